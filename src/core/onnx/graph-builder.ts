@@ -32,14 +32,17 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A shared constant initializer (int64 or float32), deduplicated by value. */
+  /**
+   * A shared constant (int64 or float32), deduplicated by value. Emitted as a Constant node, as
+   * exporters do, so the inspector tells it from trainable initializers.
+   */
   const(dtype: 'int64' | 'float32', dims: number[], values: number[]): string {
     const key = `${dtype}:${dims.join('x')}:${values.join(',')}`;
     const known = this.constants.get(key);
     if (known) return known;
-    const name = `const_${dtype}_${this.constants.size}`;
+    const name = `/Constant_${this.constants.size}_output_0`;
     const data = dtype === 'int64' ? BigInt64Array.from(values.map((v) => BigInt(v))) : Float32Array.from(values);
-    this.initializer(name, dtype, dims, data);
+    this.nodes.push({ opType: 'Constant', inputs: [], outputs: [name], name: `/Constant_${this.constants.size}`, attributes: { value: { type: 'tensor', value: { name, dtype, dims, values: data } } } });
     this.constants.set(key, name);
     return name;
   }

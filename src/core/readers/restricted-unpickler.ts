@@ -255,6 +255,9 @@ function buildAllowList(): Map<string, PyValue> {
     argsOf(args, 4, 4, 'torch._tensor._rebuild_from_type_v2', fail);
     const [func, type, inner] = args;
     if (!(func instanceof PyCallable)) return fail(`torch._tensor._rebuild_from_type_v2: ${pyTypeName(func)} is not callable`);
+    // torch passes a tensor rebuilder here, never itself; refusing self-nesting keeps this call
+    // from recursing once per level of a hostile, deeply nested argument tuple.
+    if (func.qualname === 'torch._tensor._rebuild_from_type_v2') return fail('torch._tensor._rebuild_from_type_v2 nested in itself');
     if (!(type instanceof PyType)) return fail(`torch._tensor._rebuild_from_type_v2: ${pyTypeName(type)} is not an allowed tensor type`);
     if (!(inner instanceof PyTuple)) return fail('torch._tensor._rebuild_from_type_v2: arguments must be a tuple');
     return func.call(inner.items, fail);

@@ -1,0 +1,235 @@
+import type { DType, ModelFile, TensorInfo } from '../model';
+import { isWeightDType } from '../model';
+import { attributeOnnx, type GraphUse } from './onnx-attribution';
+import { type Component, placeOf, roleOf, type Role } from './tensor-roles';
+import { detectFamily, type FamilyResult } from './family';
+import { architectureOf, type Architecture } from './architecture';
+import { estimateFlops, type FlopsReport } from './flops';
+import { compareConfig, type ConfigCheck } from './config-check';
+
+export const COMPONENTS: Component[] = ['embeddings', 'encoder', 'pooler', 'head', 'other'];
+
+/** One stored tensor as the card shows it. */
+export interface TensorRow {
+  name: string;
+  /** The name the analysis used (inferred for anonymous ONNX weights). */
+  resolvedName: string;
+  shape: number[];
+  dtype: DType;
+  elements: number;
+  bytes: number;
+  component: Component;
+  /** Executed layer indices that use it (empty outside the encoder). */
+  layers: number[];
+  role: Role;
+  isParam: boolean;
+  /** Times the graph computes with it (ONNX) or executions of its layer (ALBERT). */
+  uses: number;
+  /** Another tensor this one shares its storage with (tied weights, views). */
+  tiedTo?: string;
+  layout?: 'in-out' | 'out-in';
+  origin: TensorInfo['origin'];
+}
+
+export interface LayerRow {
+  /** Execution order, 0-based. */
+  index: number;
+  params: number;
+  /** Identifies the set of weights this layer runs ('layer.3', 'group.0.inner.0'). */
+  weights: string;
+  /** Other executed layers that run the very same weights (ALBERT), when any. */
+  sharedWith?: number[];
+  /** MobileBERT: the narrow width inside the block. */
+  bottleneck?: number;
+  hidden?: number;
+  intermediate?: number;
+}
+
+export interface ModelCard {
+  path: string;
+  weightsPath: string;
+  format: ModelFile['format'];
+  family: FamilyResult['family'];
+  familyEvidence: string[];
+  architecture: Architecture;
+  params: {
+    /** Unique parameters: every set of numbers counted once (PyTorch's sum of numel over parameters). */
+    total: number;
+    /** Parameters as executed: a shared layer counted once per use (ALBERT's compute-equivalent size). */
+    executed: number;
+    byComponent: Record<Component, number>;
+    /** Parameters reused across layers or tied between tensors. */
+    shared: number;
+    sharedTensors: number;
+    /** Integer tensors (shape constants, position ids, ...), counted apart from parameters. */
+    integerConstants: { tensors: number; elements: number };
+    /** Floating-point scalars held in Constant nodes (epsilons, scales), not parameters. */
+    scalarConstants: number;
+  };
+  layers: LayerRow[];
+  uniqueLayers: number;
+  dtypes: Array<{ dtype: DType; tensors: number; elements: number; bytes: number }>;
+  bytes: { weights: number; onDisk: number; files: Array<{ path: string; bytes: number }> };
+  flops: FlopsReport;
+  metadata: Record<string, string>;
+  config?: Record<string, unknown>;
+  configPath?: string;
+  configCheck: ConfigCheck[];
+  tensors: TensorRow[];
+  warnings: string[];
+}
+
+export interface AnalyzeOptions {
+  seq?: number;
+}
+
+/** The analysis behind the model card and `inspect --json`. Reads no tensor data. */
+export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): ModelCard {
+  const seq = options.seq ?? 128;
+  const warnings = [...model.warnings];
+  const graph = model.onnx ? attributeOnnx(model) : new Map<string, GraphUse>();
+
+  // Tied storage: the first tensor seen owns it; later ones are aliases counted zero times.
+  const storageOwner = new Map<string, string>();
+  const rows: TensorRow[] = [];
+  let integerTensors = 0;
+  let integerElements = 0;
+  let scalarConstants = 0;
+  for (const t of model.tensors) {
+    const use = graph.get(t.name);
+    const resolvedName = use?.inferredName ?? t.name;
+    const place = placeOf(resolvedName);
+    const floatLike = isWeightDType(t.dtype);
+    // Exporters fold scalars (epsilon, sqrt(d)) into Constant nodes; they are not parameters.
+    const isParam = floatLike && (t.origin !== 'constant' || t.elements >= 2);
+    if (!floatLike) { integerTensors++; integerElements += t.elements; }
+    else if (!isParam) scalarConstants++;
+    let tiedTo: string | undefined;
+    if (t.storageKey) {
+      const owner = storageOwner.get(t.storageKey);
+      if (owner !== undefined) tiedTo = owner; else storageOwner.set(t.storageKey, t.name);
+    }
+    // An ONNX tensor nobody computes with (dead initializer) still counts: it is stored.
+    rows.push({
+      name: t.name, resolvedName, shape: t.shape, dtype: t.dtype, elements: t.elements, bytes: t.byteLength,
+      component: place.component, layers: [], role: roleOf(resolvedName), isParam, uses: use ? Math.max(use.uses, 1) : 1,
+      tiedTo, layout: use?.layout ?? (t.origin === 'initializer' || t.origin === 'constant' ? undefined : 'out-in'), origin: t.origin,
+    });
+  }
+
+  const byKey = new Map<string, { order: number; rows: TensorRow[] }>();
+  for (const r of rows) {
+    if (!r.isParam || r.tiedTo) continue;
+    const place = placeOf(r.resolvedName);
+    if (!place.layerKey) continue;
+    const entry = byKey.get(place.layerKey) ?? { order: place.layerOrder ?? 0, rows: [] };
+    entry.rows.push(r);
+    byKey.set(place.layerKey, entry);
+  }
+  const layerSets = [...byKey.entries()].sort((a, b) => a[1].order - b[1].order);
+
+  const executions = executionsPerSet(model, layerSets.map(([k, v]) => ({ key: k, rows: v.rows })), graph.size > 0, warnings);
+  const layers: LayerRow[] = [];
+  const setToLayers = new Map<string, number[]>();
+  for (const [key, set] of layerSets) {
+    const n = executions.get(key) ?? 1;
+    for (let i = 0; i < n; i++) {
+      const index = layers.length;
+      layers.push({ index, params: set.rows.reduce((s, r) => s + r.elements, 0), weights: key });
+      setToLayers.set(key, [...(setToLayers.get(key) ?? []), index]);
+    }
+  }
+  // ALBERT runs groups in order: with G groups over N layers, layer i uses group floor(i*G/N); the
+  // expansion above already lists each set's executions consecutively, which is that order.
+  for (const l of layers) {
+    const same = setToLayers.get(l.weights) ?? [];
+    if (same.length > 1) l.sharedWith = same.filter((i) => i !== l.index);
+  }
+  for (const [key, set] of layerSets) for (const r of set.rows) r.layers = setToLayers.get(key) ?? [];
+
+  const byComponent = Object.fromEntries(COMPONENTS.map((c) => [c, 0])) as Record<Component, number>;
+  let total = 0;
+  let executed = 0;
+  let shared = 0;
+  let sharedTensors = 0;
+  for (const r of rows) {
+    if (!r.isParam) continue;
+    if (r.tiedTo) { sharedTensors++; continue; }
+    total += r.elements;
+    byComponent[r.component] += r.elements;
+    const times = r.layers.length > 1 ? r.layers.length : 1;
+    executed += r.elements * times;
+    if (times > 1 || rows.some((o) => o.tiedTo === r.name)) { shared += r.elements; sharedTensors++; }
+  }
+
+  const dtypeMap = new Map<DType, { dtype: DType; tensors: number; elements: number; bytes: number }>();
+  let weightBytes = 0;
+  for (const r of rows) {
+    if (r.tiedTo) continue;
+    const d = dtypeMap.get(r.dtype) ?? { dtype: r.dtype, tensors: 0, elements: 0, bytes: 0 };
+    d.tensors++; d.elements += r.elements; d.bytes += r.bytes;
+    dtypeMap.set(r.dtype, d);
+    if (r.isParam) weightBytes += r.bytes;
+  }
+
+  const architecture = architectureOf(model, rows, layers, layerSets.length);
+  const family = detectFamily(model, rows, architecture);
+  const flops = estimateFlops(rows, layers, architecture, seq);
+  return {
+    path: model.path,
+    weightsPath: model.weightsPath,
+    format: model.format,
+    family: family.family,
+    familyEvidence: family.evidence,
+    architecture,
+    params: {
+      total, executed, byComponent, shared, sharedTensors,
+      integerConstants: { tensors: integerTensors, elements: integerElements },
+      scalarConstants,
+    },
+    layers,
+    uniqueLayers: layerSets.length,
+    dtypes: [...dtypeMap.values()].sort((a, b) => b.bytes - a.bytes),
+    bytes: { weights: weightBytes, onDisk: model.files.reduce((s, f) => s + f.bytes, 0), files: model.files },
+    flops,
+    metadata: model.metadata,
+    config: model.config,
+    configPath: model.configPath,
+    configCheck: model.config ? compareConfig(model.config, architecture) : [],
+    tensors: rows,
+    warnings,
+  };
+}
+
+/**
+ * How many times each layer set runs. An ONNX graph says so directly (the uses of the set's
+ * weights); a checkpoint needs config.json (ALBERT's num_hidden_layers over num_hidden_groups).
+ */
+function executionsPerSet(model: ModelFile, sets: Array<{ key: string; rows: TensorRow[] }>, fromGraph: boolean, warnings: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const albertSets = sets.filter((s) => s.key.startsWith('group.'));
+  for (const s of sets) {
+    if (fromGraph) {
+      const counts = s.rows.map((r) => r.uses).filter((u) => u > 0);
+      out.set(s.key, counts.length ? Math.min(...counts) : 1);
+    } else out.set(s.key, 1);
+  }
+  if (!fromGraph && albertSets.length > 0) {
+    const n = numberFrom(model.config, ['num_hidden_layers']);
+    if (n && n % albertSets.length === 0) {
+      for (const s of albertSets) out.set(s.key, n / albertSets.length);
+    } else {
+      warnings.push('ALBERT-style shared layers: without config.json (num_hidden_layers) each layer set is assumed to run once');
+    }
+  }
+  return out;
+}
+
+export function numberFrom(config: Record<string, unknown> | undefined, keys: string[]): number | undefined {
+  if (!config) return undefined;
+  for (const k of keys) {
+    const v = config[k];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
