@@ -8,7 +8,6 @@ import * as zlib from 'node:zlib';
 import { ModelReadError } from '../../../src/core/model';
 import type { ModelFile } from '../../../src/core/model';
 import { pytorchReader } from '../../../src/core/readers/pytorch-reader';
-
 import { BERT_FAMILY as CORPUS, BERT_MODELS as MODELS } from '../../helpers/paths';
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +140,7 @@ const P = {
     b.writeInt32LE(n, 1);
     return b;
   },
-  tuple: (...items: Buffer[]) => pk('(', ...items, 't'),
+  tuple: (...items: Array<string | Buffer>) => pk('(', ...items, 't'),
 };
 
 /** `_rebuild_tensor_v2(('storage', FloatStorage, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`. */
@@ -429,7 +428,7 @@ describe('pytorchReader refuses bad input', () => {
       args = P.tuple(P.global('torch._tensor', '_rebuild_from_type_v2'), P.global('torch', 'Tensor'), args, '}');
     }
     const file = wrap(pk(P.proto(2), P.global('torch._tensor', '_rebuild_from_type_v2'), args, 'R.'));
-    await expectReadError(file, /(nested in itself|arguments)/);
+    await expectReadError(file, /_rebuild_from_type_v2 nested in itself/);
   });
 
   it('rejects an empty file', async () => {
