@@ -22,6 +22,8 @@ export interface EncoderConfig {
   /** MobileBERT: the narrow body's width and how many FFNs each block stacks. */
   bottleneckSize?: number;
   numFeedforwardNetworks?: number;
+  /** MobileBERT: 'no_norm' (Hugging Face's default, an elementwise affine map) or real LayerNorm. */
+  normalization?: 'no_norm' | 'layer_norm';
   /** Feed-forward activation; defaults follow each family's Hugging Face config (ALBERT gelu_new, MobileBERT relu). */
   hiddenAct?: 'gelu' | 'gelu_new' | 'relu';
   layerNormEps?: number;
@@ -36,6 +38,7 @@ export function withDefaults(c: EncoderConfig): Required<EncoderConfig> {
     numHiddenGroups: 1,
     bottleneckSize: c.family === 'mobilebert' ? Math.max(1, Math.floor(c.hiddenSize / 4)) : c.hiddenSize,
     numFeedforwardNetworks: c.family === 'mobilebert' ? 4 : 1,
+    normalization: 'no_norm',
     hiddenAct: c.family === 'albert' ? 'gelu_new' : c.family === 'mobilebert' ? 'relu' : 'gelu',
     layerNormEps: 1e-12,
     initStd: 0.02,
@@ -54,7 +57,7 @@ export function toHfConfig(config: EncoderConfig): Record<string, unknown> {
     case 'albert':
       return { model_type: 'albert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_hidden_groups: c.numHiddenGroups, inner_group_num: 1, type_vocab_size: c.typeVocabSize };
     case 'mobilebert':
-      return { model_type: 'mobilebert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, intra_bottleneck_size: c.bottleneckSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_feedforward_networks: c.numFeedforwardNetworks, trigram_input: true, use_bottleneck: true, type_vocab_size: c.typeVocabSize };
+      return { model_type: 'mobilebert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, intra_bottleneck_size: c.bottleneckSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_feedforward_networks: c.numFeedforwardNetworks, normalization_type: c.normalization, trigram_input: true, use_bottleneck: true, type_vocab_size: c.typeVocabSize };
     default:
       return { model_type: 'bert', ...common, hidden_act: c.hiddenAct, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, type_vocab_size: c.typeVocabSize };
   }
@@ -94,6 +97,7 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
   };
   // MobileBERT's NoNorm: an elementwise affine map, no statistics.
   const noNorm = (x: string, prefix: string, dim: number): string => {
+    if (c.normalization === 'layer_norm') return layerNorm(x, prefix, dim);
     fill(`${prefix}.weight`, dim, 1); fill(`${prefix}.bias`, dim, 0);
     return g.op1('Add', [g.op1('Mul', [x, `${prefix}.weight`]), `${prefix}.bias`], undefined, prefix);
   };

@@ -380,7 +380,7 @@ function adaptNode(ctx: Context, node: NodeView, scope: Scope): void {
     step(ctx, node, scope, v, next, notes);
     v = next;
   }
-  ctx.changes.push(`${node.id}: ${node.opType}-${from} -> ${node.opType}-${to}${notes.length ? `: ${notes.join('; ')}` : ' (compatible, unchanged)'}`);
+  ctx.changes.push(`${node.id}: ${node.opType}-${from} -> ${node.opType}-${to}${notes.length ? `: ${notes.join('; ')}` : ': no change needed'}`);
 }
 
 function dropAttr(ctx: Context, node: NodeView, name: string, notes: string[]): AttrView | undefined {
