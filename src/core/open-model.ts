@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelFile, ModelReader } from './model';
 import { ModelReadError } from './model';
@@ -18,22 +18,23 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
  */
 export async function openModel(input: string, options: { format?: ModelFile['format'] } = {}): Promise<ModelFile> {
   const abs = path.resolve(input);
+  // Synchronous on purpose: a handful of metadata calls, each cheaper than a thread-pool round trip.
   let st;
   try {
-    st = await fs.stat(abs);
+    st = statSync(abs);
   } catch {
     throw new ModelReadError(abs, 'no such file or folder');
   }
-  const weights = st.isDirectory() ? await pickWeights(abs, options.format) : abs;
-  const reader = await readerFor(weights, options.format);
+  const weights = st.isDirectory() ? pickWeights(abs, options.format) : abs;
+  const reader = readerFor(weights, options.format);
   const model = await reader.read(weights);
   model.path = abs;
-  await attachConfig(model, path.join(path.dirname(weights), 'config.json'));
+  attachConfig(model, path.join(path.dirname(weights), 'config.json'));
   return model;
 }
 
-async function pickWeights(folder: string, format?: ModelFile['format']): Promise<string> {
-  const entries = await fs.readdir(folder);
+function pickWeights(folder: string, format?: ModelFile['format']): string {
+  const entries = readdirSync(folder);
   const candidates = [...FOLDER_PREFERENCE, ...entries.filter((e) => /\.(onnx|safetensors|bin|pt|pth)$/i.test(e)).sort()];
   for (const name of candidates) {
     if (!entries.includes(name)) continue;
@@ -48,32 +49,37 @@ async function pickWeights(folder: string, format?: ModelFile['format']): Promis
   throw new ModelReadError(folder, `no model weights found in this folder (looked for ${FOLDER_PREFERENCE.join(', ')}, *.onnx, *.safetensors, *.bin, *.pt)`);
 }
 
-async function readerFor(file: string, format?: ModelFile['format']): Promise<ModelReader> {
+function readerFor(file: string, format?: ModelFile['format']): ModelReader {
   if (format) {
     const r = READERS.find((x) => x.format === format);
     if (!r) throw new ModelReadError(file, `unknown format '${format}'`);
     return r;
   }
   const head = Buffer.alloc(64);
-  const fh = await fs.open(file, 'r');
   let n: number;
+  let fd: number;
   try {
-    n = (await fh.read(head, 0, 64, 0)).bytesRead;
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new ModelReadError(file, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    n = readSync(fd, head, 0, 64, 0);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   const h = head.subarray(0, n);
   for (const r of READERS) if (r.accepts(file, h)) return r;
   throw new ModelReadError(file, 'unsupported file type: expected .onnx, .safetensors (or .safetensors.index.json), or a PyTorch checkpoint (.bin, .pt, .pth)');
 }
 
-async function attachConfig(model: ModelFile, configPath: string): Promise<void> {
+function attachConfig(model: ModelFile, configPath: string): void {
   let text: string;
   try {
-    const st = await fs.stat(configPath);
+    const st = statSync(configPath);
     if (!st.isFile()) return;
     if (st.size > MAX_CONFIG_BYTES) { model.warnings.push(`${configPath}: ${st.size} bytes is too large for a config.json; ignored`); return; }
-    text = await fs.readFile(configPath, 'utf8');
+    text = readFileSync(configPath, 'utf8');
   } catch {
     return;
   }

@@ -45,9 +45,7 @@ export type Role =
   | 'bottleneck_input' | 'bottleneck_attention' | 'bottleneck_output'
   | 'pooler' | 'classifier' | 'fit_dense' | 'norm' | 'other';
 
-export function roleOf(name: string): Role {
-  const n = name.replace(/\//g, '.');
-  const r: Array<[RegExp, Role]> = [
+const ROLE_RULES: Array<[RegExp, Role]> = [
     [/word_embeddings\.weight$/, 'word_embeddings'],
     [/position_embeddings\.weight$/, 'position_embeddings'],
     [/token_type_embeddings\.weight$/, 'token_type_embeddings'],
@@ -65,7 +63,10 @@ export function roleOf(name: string): Role {
     [/pooler(\.dense)?\.weight$/, 'pooler'],
     [/(^|\.)classifier\.weight$/, 'classifier'],
     [/fit_denses?(\.\d+)?\.weight$/, 'fit_dense'],
-  ];
-  for (const [re, role] of r) if (re.test(n)) return role;
+];
+
+export function roleOf(name: string): Role {
+  const n = name.replace(/\//g, '.');
+  for (const [re, role] of ROLE_RULES) if (re.test(n)) return role;
   return 'other';
 }

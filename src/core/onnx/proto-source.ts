@@ -81,10 +81,30 @@ export const WIRE_I32 = 5;
  * enclosing message's end, so a corrupt length field is an error naming the file, not a huge
  * allocation or a read past the end.
  */
+const utf8 = new TextDecoder('utf-8');
+
 export class ProtoReader {
   pos: number;
+  // The window last handed out by the source: bytes [winStart, winEnd) of the message's source.
+  private win: Uint8Array = new Uint8Array(0);
+  private winStart = 0;
+  private winEnd = 0;
+
   constructor(readonly src: ByteSource, pos: number, readonly end: number) {
     this.pos = pos;
+  }
+
+  /** The source bytes at [pos, pos+n) as a view, fetching a new window only when needed. */
+  private view(n: number): Uint8Array {
+    if (this.pos < this.winStart || this.pos + n > this.winEnd) {
+      const w = this.src.window(this.pos, n);
+      this.win = w.buf;
+      this.winStart = w.start;
+      this.winEnd = w.start + w.buf.length;
+      if (this.pos + n > this.winEnd) this.fail('unexpected end of file: the file is truncated or corrupt');
+    }
+    const off = this.pos - this.winStart;
+    return this.win.subarray(off, off + n);
   }
 
   fail(problem: string): never {
@@ -97,8 +117,8 @@ export class ProtoReader {
 
   private byte(): number {
     if (this.pos >= this.end) this.fail('unexpected end of message: the file is truncated or corrupt');
-    const w = this.src.window(this.pos, 16);
-    return w.buf[this.pos++ - w.start];
+    if (this.pos < this.winStart || this.pos >= this.winEnd) this.view(1);
+    return this.win[this.pos++ - this.winStart];
   }
 
   /** Varint as a JS number; values beyond 2^53 lose precision, which only matters for int64 data we do not keep. */
@@ -129,8 +149,18 @@ export class ProtoReader {
 
   /** int64/int32 fields as numbers, negative values decoded from two's complement. */
   int64(): number {
-    const v = this.varintBig();
-    return Number(v);
+    // Fast path: non-negative values below 2^49 (dims, versions, attributes) fit a double exactly.
+    const start = this.pos;
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
+    this.pos = start;
+    return Number(this.varintBig());
   }
 
   tag(): { field: number; wire: number } {
@@ -150,15 +180,14 @@ export class ProtoReader {
 
   bytes(n: number): Uint8Array {
     if (n > this.end - this.pos) this.fail('unexpected end of message');
-    const w = this.src.window(this.pos, n);
-    const out = w.buf.subarray(this.pos - w.start, this.pos - w.start + n);
+    const out = this.view(n);
     this.pos += n;
     return out;
   }
 
   string(): string {
     const n = this.length();
-    return Buffer.from(this.bytes(n)).toString('utf8');
+    return utf8.decode(this.bytes(n));
   }
 
   float32(): number {
@@ -171,10 +200,13 @@ export class ProtoReader {
     return Buffer.from(b.buffer, b.byteOffset, 8).readDoubleLE(0);
   }
 
-  /** A sub-reader for an embedded message. */
+  /** A sub-reader for an embedded message; it starts with this reader's window. */
   sub(): ProtoReader {
     const n = this.length();
     const r = new ProtoReader(this.src, this.pos, this.pos + n);
+    r.win = this.win;
+    r.winStart = this.winStart;
+    r.winEnd = this.winEnd;
     this.pos += n;
     return r;
   }
