@@ -1,7 +1,7 @@
 import { openSync, readSync, closeSync } from 'node:fs';
 import type { DType, TensorData, TensorInfo } from './model';
 import { byteLengthOf, ModelReadError } from './model';
-import { ProtoReader, WIRE_LEN, type ByteSource } from './onnx/proto-source';
+import { ProtoReader, type ByteSource } from './onnx/proto-source';
 
 /** Values of a tensor in the typed array onnxruntime and JavaScript use for its dtype. */
 export type TensorValues =
@@ -115,9 +115,7 @@ export function readValues(src: ByteSource, dtype: DType, elements: number, data
     if (seg.packed) {
       while (!r.done()) put(readOne() as number);
     } else {
-      // A non-packed value's segment starts at its tag: skip it.
-      const { wire } = r.tag();
-      if (wire === WIRE_LEN) throw new ModelReadError(src.name, `unexpected length-delimited value in ${data.field}`);
+      // A non-packed segment holds one value (its tag already read by the decoder).
       put(readOne() as number);
     }
   }

@@ -176,10 +176,12 @@ export function decodeGraph(r: ProtoReader, path: string, depth: number, sink: D
 
 function decodeSparse(r: ProtoReader, scope: string, sink: DecodeSink): void {
   let values: DecodedTensor | undefined;
+  let indices: DecodedTensor | undefined;
   const dims: number[] = [];
   while (!r.done()) {
     const { field, wire } = r.tag();
     if (field === 1) values = decodeTensorProto(r.sub());
+    else if (field === 2) indices = decodeTensorProto(r.sub());
     else if (field === 3) r.repeated(wire, () => r.int64(), dims);
     else r.skip(wire);
   }
@@ -187,6 +189,8 @@ function decodeSparse(r: ProtoReader, scope: string, sink: DecodeSink): void {
   const nnz = product(values.dims);
   // The dense shape is what the model computes with; the stored elements are the non-zeros.
   sink.tensor({ ...values, dims }, 'sparse-initializer', scope, values.name, { nnz });
+  // The indices are stored bytes too (integers, so counted apart from parameters).
+  if (indices) sink.tensor(indices, 'sparse-initializer', scope, `${values.name}.indices`);
 }
 
 function decodeNode(r: ProtoReader, path: string, depth: number, sink: DecodeSink, deferred: Array<() => void>, nodesOut: OnnxNode[]): OnnxNode {
