@@ -1,0 +1,151 @@
+// The one protocol module for every message that crosses a process or frame boundary:
+// extension host <-> worker process, extension host <-> webview. Messages are typed by direction;
+// requests carry an id that their reply repeats; every request has a timeout. Imported by Node
+// code and by the browser bundle alike, so it uses neither Node nor VS Code APIs.
+import type { ModelCard } from '../core/analysis/model-card';
+import type { FlopsReport } from '../core/analysis/flops';
+
+/** Request methods, their parameters and results, per channel. */
+export interface WorkerMethods {
+  inspect: { params: { path: string; seq: number }; result: ModelCard };
+  flops: { params: { path: string; seq: number }; result: FlopsReport };
+}
+export interface WorkerEvents {
+  progress: { requestId: number; message: string; fraction?: number };
+}
+
+export interface WebviewMethods {
+  /** FLOPs at another sequence length, for the card's control. */
+  flops: { params: { seq: number }; result: FlopsReport };
+}
+export interface HostToWebviewEvents {
+  progress: { message: string; fraction?: number };
+  card: { card: ModelCard; fileName: string };
+  error: { file: string; problem: string };
+}
+export interface WebviewEvents {
+  ready: Record<string, never>;
+  /** The user asked to inspect the file again (after fixing it on disk). */
+  reload: Record<string, never>;
+}
+
+export type MethodMap = Record<string, { params: unknown; result: unknown }>;
+export type EventMap = Record<string, unknown>;
+
+export type Message =
+  | { kind: 'request'; id: number; method: string; params: unknown }
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string }
+  | { kind: 'event'; type: string; payload: unknown };
+
+/** Structural check of anything that arrives over a channel: a bad message is dropped, never trusted. */
+export function isMessage(x: unknown): x is Message {
+  if (!x || typeof x !== 'object') return false;
+  const m = x as Record<string, unknown>;
+  switch (m.kind) {
+    case 'request': return Number.isSafeInteger(m.id) && typeof m.method === 'string';
+    case 'reply': return Number.isSafeInteger(m.id) && typeof m.ok === 'boolean' && (m.ok || typeof m.error === 'string');
+    case 'event': return typeof m.type === 'string';
+    default: return false;
+  }
+}
+
+export class RequestTimeoutError extends Error {
+  constructor(method: string, ms: number) {
+    super(`${method} did not answer within ${Math.round(ms / 1000)} s`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+type Handler<P, R> = (params: P, id: number) => Promise<R> | R;
+
+/**
+ * One side of a channel. `Out` methods are requested from the other side, `In` methods answered
+ * here; `OutEvents` are sent, `InEvents` received. The transport is a post function and a call to
+ * `receive` for each incoming message.
+ */
+export class Endpoint<Out extends MethodMap, In extends MethodMap, OutEvents extends EventMap, InEvents extends EventMap> {
+  private nextId = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private handlers = new Map<string, Handler<unknown, unknown>>();
+  private listeners = new Map<string, Array<(payload: unknown) => void>>();
+
+  constructor(private readonly post: (m: Message) => void, private readonly defaultTimeoutMs = 60_000) {}
+
+  request<M extends keyof Out & string>(method: M, params: Out[M]['params'], timeoutMs = this.defaultTimeoutMs): Promise<Out[M]['result']> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestTimeoutError(method, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        this.post({ kind: 'request', id, method, params });
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(e as Error);
+      }
+    });
+  }
+
+  /** The id the next request will carry (so a caller can match events it causes). */
+  peekNextId(): number {
+    return this.nextId;
+  }
+
+  handle<M extends keyof In & string>(method: M, handler: Handler<In[M]['params'], In[M]['result']>): void {
+    this.handlers.set(method, handler as Handler<unknown, unknown>);
+  }
+
+  emit<E extends keyof OutEvents & string>(type: E, payload: OutEvents[E]): void {
+    this.post({ kind: 'event', type, payload });
+  }
+
+  on<E extends keyof InEvents & string>(type: E, listener: (payload: InEvents[E]) => void): () => void {
+    const list = this.listeners.get(type) ?? [];
+    list.push(listener as (p: unknown) => void);
+    this.listeners.set(type, list);
+    return () => this.listeners.set(type, (this.listeners.get(type) ?? []).filter((l) => l !== listener));
+  }
+
+  /** Feeds one incoming message; anything malformed is ignored. */
+  receive(raw: unknown): void {
+    if (!isMessage(raw)) return;
+    const m = raw;
+    if (m.kind === 'reply') {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      clearTimeout(p.timer);
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
+    } else if (m.kind === 'request') {
+      const h = this.handlers.get(m.method);
+      if (!h) { this.post({ kind: 'reply', id: m.id, ok: false, error: `unknown method '${m.method}'` }); return; }
+      Promise.resolve()
+        .then(() => h(m.params, m.id))
+        .then(
+          (result) => this.post({ kind: 'reply', id: m.id, ok: true, result }),
+          (e: unknown) => this.post({ kind: 'reply', id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+        );
+    } else {
+      for (const l of this.listeners.get(m.type) ?? []) l(m.payload);
+    }
+  }
+
+  /** Fails every pending request (the other side is gone). */
+  failAll(error: Error): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}
+
+/** Validators for parameters that come from the less trusted side (the webview). */
+export function validSeq(x: unknown): number | undefined {
+  const seq = (x as { seq?: unknown } | null)?.seq;
+  return typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 && seq <= 1_000_000 ? seq : undefined;
+}
