@@ -1,7 +1,7 @@
 // Node 20's test runner does not expand globs or pick up .ts files: collect them here.
 // usage: node scripts/run-tests.mjs <dir> [<dir>...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 const roots = process.argv.slice(2);
@@ -13,7 +13,7 @@ const walk = (dir) => {
     else if (e.endsWith('.test.ts')) files.push(p);
   }
 };
-for (const r of roots) walk(r);
+for (const r of roots) if (existsSync(r)) walk(r);
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(1);

@@ -128,6 +128,8 @@ export interface ModelFile {
 export interface ReadOptions {
   /** Bounds what a reader accepts, so a malicious file cannot exhaust memory. */
   maxHeaderBytes?: number;
+  /** Called as reading advances through the file (fraction 0..1), at most every few milliseconds. */
+  onProgress?: (fraction: number) => void;
 }
 
 /** One reader per format, behind this contract. */

@@ -16,7 +16,13 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
  * Opens a model file or a Hugging Face model folder with the reader for its format, and reads
  * config.json beside the weights when there is one. Errors are ModelReadErrors naming the file.
  */
-export async function openModel(input: string, options: { format?: ModelFile['format'] } = {}): Promise<ModelFile> {
+export interface OpenOptions {
+  format?: ModelFile['format'];
+  /** Progress through the weights file's header, 0..1. */
+  onProgress?: (fraction: number) => void;
+}
+
+export async function openModel(input: string, options: OpenOptions = {}): Promise<ModelFile> {
   const abs = path.resolve(input);
   // Synchronous on purpose: a handful of metadata calls, each cheaper than a thread-pool round trip.
   let st;
@@ -27,7 +33,7 @@ export async function openModel(input: string, options: { format?: ModelFile['fo
   }
   const weights = st.isDirectory() ? pickWeights(abs, options.format) : abs;
   const reader = readerFor(weights, options.format);
-  const model = await reader.read(weights);
+  const model = await reader.read(weights, { onProgress: options.onProgress });
   model.path = abs;
   attachConfig(model, path.join(path.dirname(weights), 'config.json'));
   return model;

@@ -6,28 +6,28 @@ import type { ModelCard } from '../core/analysis/model-card';
 import type { FlopsReport } from '../core/analysis/flops';
 
 /** Request methods, their parameters and results, per channel. */
-export interface WorkerMethods {
+export type WorkerMethods = {
   inspect: { params: { path: string; seq: number }; result: ModelCard };
   flops: { params: { path: string; seq: number }; result: FlopsReport };
-}
-export interface WorkerEvents {
+};
+export type WorkerEvents = {
   progress: { requestId: number; message: string; fraction?: number };
-}
+};
 
-export interface WebviewMethods {
+export type WebviewMethods = {
   /** FLOPs at another sequence length, for the card's control. */
   flops: { params: { seq: number }; result: FlopsReport };
-}
-export interface HostToWebviewEvents {
+};
+export type HostToWebviewEvents = {
   progress: { message: string; fraction?: number };
   card: { card: ModelCard; fileName: string };
   error: { file: string; problem: string };
-}
-export interface WebviewEvents {
+};
+export type WebviewEvents = {
   ready: Record<string, never>;
   /** The user asked to inspect the file again (after fixing it on disk). */
   reload: Record<string, never>;
-}
+};
 
 export type MethodMap = Record<string, { params: unknown; result: unknown }>;
 export type EventMap = Record<string, unknown>;

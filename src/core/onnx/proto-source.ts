@@ -32,10 +32,11 @@ export class FileSource implements ByteSource {
   private fd: number;
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
-  /** Bytes actually read from disk: the inspect benchmark reports it. */
+  /** Bytes actually read from disk. */
   bytesRead = 0;
+  private lastProgress = 0;
 
-  constructor(readonly name: string) {
+  constructor(readonly name: string, private readonly onProgress?: (fraction: number) => void) {
     try {
       this.fd = openSync(name, 'r');
     } catch (e) {
@@ -61,6 +62,10 @@ export class FileSource implements ByteSource {
       done += n;
     }
     this.bytesRead += done;
+    if (this.onProgress) {
+      const now = Date.now();
+      if (now - this.lastProgress > 50) { this.lastProgress = now; this.onProgress(pos / this.size); }
+    }
     this.buf = buf.subarray(0, done);
     this.bufStart = pos;
     return { buf: this.buf, start: this.bufStart };

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { ModelFile, ModelReader, TensorData, TensorInfo } from '../model';
+import type { ModelFile, ModelReader, ReadOptions, TensorData, TensorInfo } from '../model';
 import { ModelReadError } from '../model';
 import { decodeModel, DecodedTensor, toTensorInfo } from '../onnx/onnx-decoder';
 import { FileSource } from '../onnx/proto-source';
@@ -11,13 +11,13 @@ export const onnxReader: ModelReader = {
   accepts(file: string) {
     return file.toLowerCase().endsWith('.onnx');
   },
-  async read(file: string): Promise<ModelFile> {
-    return readOnnx(path.resolve(file));
+  async read(file: string, options?: ReadOptions): Promise<ModelFile> {
+    return readOnnx(path.resolve(file), options?.onProgress);
   },
 };
 
-function readOnnx(file: string): ModelFile {
-  const src = new FileSource(file);
+function readOnnx(file: string, onProgress?: (fraction: number) => void): ModelFile {
+  const src = new FileSource(file, onProgress);
   try {
     if (src.size === 0) throw new ModelReadError(file, 'empty file (0 bytes): not an ONNX model');
     const head = Buffer.from(src.window(0, 64).buf.subarray(0, 64));

@@ -1,0 +1,30 @@
+import * as vscode from 'vscode';
+import { MODEL_CARD_VIEW, MODEL_CARD_VIEW_BIN, ModelCardEditorProvider } from './model-card-editor';
+import { WorkerClient } from './worker-client';
+
+const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
+
+/** Registers commands and editors only: no file is read until the user opens one. */
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Compression Lab');
+  const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (l) => log.appendLine(l));
+  const provider = new ModelCardEditorProvider(context, worker, log);
+  const options = { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: true };
+  context.subscriptions.push(
+    log,
+    { dispose: () => worker.dispose() },
+    vscode.window.registerCustomEditorProvider(MODEL_CARD_VIEW, provider, options),
+    vscode.window.registerCustomEditorProvider(MODEL_CARD_VIEW_BIN, provider, options),
+    vscode.commands.registerCommand('compressionLab.inspectModel', async (uri?: vscode.Uri) => {
+      let target = uri instanceof vscode.Uri ? uri : undefined;
+      if (!target) {
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, filters: MODEL_FILTERS, title: 'Inspect Model' });
+        target = picked?.[0];
+      }
+      if (!target) return;
+      await vscode.commands.executeCommand('vscode.openWith', target, target.path.toLowerCase().endsWith('.bin') ? MODEL_CARD_VIEW_BIN : MODEL_CARD_VIEW);
+    }),
+  );
+}
+
+export function deactivate(): void {}

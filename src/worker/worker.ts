@@ -1,0 +1,26 @@
+// The worker process: all model parsing (and, later, onnxruntime work) happens here, so a huge or
+// hostile file never blocks or crashes the extension host. Spoken to over Node's IPC channel with
+// the typed protocol.
+import { Endpoint, type Message, type WorkerEvents, type WorkerMethods } from '../shared/protocol';
+import { InspectService } from './inspect-service';
+
+if (!process.send) {
+  process.stderr.write('worker.js is started by the extension host with an IPC channel\n');
+  process.exit(2);
+}
+
+const send = (m: Message) => { process.send?.(m); };
+const endpoint = new Endpoint<Record<string, never>, WorkerMethods, WorkerEvents, Record<string, never>>(send);
+const service = new InspectService();
+
+endpoint.handle('inspect', async ({ path, seq }, requestId) => {
+  endpoint.emit('progress', { requestId, message: 'Reading the model header', fraction: 0 });
+  const card = await service.inspect(path, seq, (fraction) => endpoint.emit('progress', { requestId, message: 'Reading the model header', fraction }));
+  endpoint.emit('progress', { requestId, message: 'Analysing', fraction: 1 });
+  return card;
+});
+endpoint.handle('flops', ({ path, seq }) => service.flops(path, seq));
+
+process.on('message', (m) => endpoint.receive(m));
+// The host went away: so does the worker, leaving no orphan.
+process.on('disconnect', () => process.exit(0));
