@@ -26,7 +26,6 @@ export function cardJson(card: ModelCard, withTensors: boolean): Record<string, 
 }
 
 export function renderCard(card: ModelCard): string {
-  const a = card.architecture;
   const out: string[] = [];
   out.push(`${card.weightsPath}`);
   out.push(`format ${card.format}   family ${card.family}   ${Object.entries(card.metadata).filter(([k]) => ['producer', 'opset', 'irVersion', 'torch_version', 'version'].includes(k)).map(([k, v]) => `${k} ${v}`).join('   ')}`);

@@ -7,10 +7,10 @@ type Ev = { ping: { n: number } };
 
 /** Two endpoints joined back to back, asynchronously, like postMessage. */
 function pair() {
-  let left!: Endpoint<A, Record<string, never>, Record<string, never>, Ev>;
-  let right!: Endpoint<Record<string, never>, A, Ev, Record<string, never>>;
-  left = new Endpoint((m: Message) => setImmediate(() => right.receive(m)), 200);
-  right = new Endpoint((m: Message) => setImmediate(() => left.receive(m)), 200);
+  const ends: { left?: Endpoint<A, Record<string, never>, Record<string, never>, Ev>; right?: Endpoint<Record<string, never>, A, Ev, Record<string, never>> } = {};
+  const left = new Endpoint<A, Record<string, never>, Record<string, never>, Ev>((m: Message) => setImmediate(() => ends.right!.receive(m)), 200);
+  const right = new Endpoint<Record<string, never>, A, Ev, Record<string, never>>((m: Message) => setImmediate(() => left.receive(m)), 200);
+  ends.right = right;
   return { left, right };
 }
 

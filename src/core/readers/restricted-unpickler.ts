@@ -671,5 +671,6 @@ function rawUnicodeEscape(s: string): string {
 /** Names from a hostile file go into messages: keep them short and free of control characters. */
 function printable(s: string): string {
   const clipped = s.length > 200 ? `${s.slice(0, 200)}...` : s;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return clipped.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
