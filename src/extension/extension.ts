@@ -25,6 +25,9 @@ export function activate(context: vscode.ExtensionContext): void {
       await vscode.commands.executeCommand('vscode.openWith', target, target.path.toLowerCase().endsWith('.bin') ? MODEL_CARD_VIEW_BIN : MODEL_CARD_VIEW);
     }),
   );
+  if (context.extensionMode === vscode.ExtensionMode.Test) {
+    context.subscriptions.push(vscode.commands.registerCommand('compressionLab.test.lastSent', (uri: vscode.Uri) => provider.lastSent.get(uri.toString())));
+  }
 }
 
 export function deactivate(): void {}

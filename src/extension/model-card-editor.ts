@@ -15,6 +15,9 @@ class ModelDocument implements vscode.CustomDocument {
 
 /** The read-only model card editor: the webview shows what the worker finds in the file. */
 export class ModelCardEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
+  /** What each card was last sent (card or error), by file: read by the in-host test suite. */
+  readonly lastSent = new Map<string, { type: 'card'; card: unknown } | { type: 'error'; problem: string }>();
+
   constructor(private readonly context: vscode.ExtensionContext, private readonly worker: WorkerClient, private readonly log: vscode.OutputChannel) {}
 
   openCustomDocument(uri: vscode.Uri): ModelDocument {
@@ -28,7 +31,7 @@ export class ModelCardEditorProvider implements vscode.CustomReadonlyEditorProvi
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
     };
     panel.webview.html = webviewHtml(panel.webview, extensionUri, path.basename(document.uri.fsPath), 'webview.js', 'model-card.css');
-    const card = new ModelCardSession(document.uri, panel.webview, this.worker, this.log);
+    const card = new ModelCardSession(document.uri, panel.webview, this.worker, this.log, (sent) => this.lastSent.set(document.uri.toString(), sent));
     panel.onDidDispose(() => card.dispose());
   }
 }
@@ -39,7 +42,13 @@ class ModelCardSession {
   private seq: number;
   private disposed = false;
 
-  constructor(private readonly uri: vscode.Uri, private readonly webview: vscode.Webview, private readonly worker: WorkerClient, private readonly log: vscode.OutputChannel) {
+  constructor(
+    private readonly uri: vscode.Uri,
+    private readonly webview: vscode.Webview,
+    private readonly worker: WorkerClient,
+    private readonly log: vscode.OutputChannel,
+    private readonly onSent: (sent: { type: 'card'; card: unknown } | { type: 'error'; problem: string }) => void,
+  ) {
     this.seq = vscode.workspace.getConfiguration('compressionLab').get<number>('inspect.sequenceLength', 128);
     this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void this.webview.postMessage(m); });
     this.subscriptions.push(webview.onDidReceiveMessage((m) => this.endpoint.receive(m)));
@@ -67,12 +76,14 @@ class ModelCardSession {
       });
       this.log.appendLine(`inspected ${file} in ${Date.now() - started} ms: ${card.family}, ${card.params.total} parameters`);
       this.endpoint.emit('card', { card, fileName: path.basename(file) });
+      this.onSent({ type: 'card', card });
     } catch (e) {
       const message = (e as Error).message;
       // Reader errors read "<file>: <problem>"; the card shows the two apart.
       const problem = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
       this.log.appendLine(`could not inspect ${file}: ${problem}`);
       this.endpoint.emit('error', { file, problem });
+      this.onSent({ type: 'error', problem });
     }
   }
 
