@@ -40,7 +40,7 @@ type ButtonElement = HTMLElement & { disabled: boolean };
 const FLOPS_TIMEOUT_MS = 30_000;
 
 const vscode = acquireVsCodeApi();
-const ep = new Endpoint<WebviewMethods, {}, WebviewEvents, HostToWebviewEvents>((m) => vscode.postMessage(m));
+const ep = new Endpoint<WebviewMethods, Record<string, never>, WebviewEvents, HostToWebviewEvents>((m) => vscode.postMessage(m));
 window.addEventListener('message', (e: MessageEvent) => ep.receive(e.data));
 
 const root = document.getElementById('root') ?? document.body.appendChild(h('div', { id: 'root' }));
