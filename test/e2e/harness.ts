@@ -539,9 +539,23 @@ function explorerRow(page: Page, name: string, level: number): Locator {
 export async function openFileFromExplorer(page: Page, relPath: string, timeoutMs = 20_000): Promise<void> {
   if (!(await page.locator('.explorer-folders-view').isVisible())) await runCommand(page, 'View: Show Explorer', timeoutMs);
   const parts = relPath.split('/').filter(Boolean);
+  let parentIndex = -1;
   for (let i = 0; i < parts.length; i++) {
-    const row = explorerRow(page, parts[i], i + 1).first();
-    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    await explorerRow(page, parts[i], i + 1).first().waitFor({ state: 'visible', timeout: timeoutMs });
+    // Several folders may hold a file of this name: take the one inside the folder just opened,
+    // by the list's row indices (rows are virtualised, so DOM order is not display order).
+    const rows = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
+      els.map((el) => ({ index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')), name: el.querySelector('.label-name')?.textContent?.trim() ?? '' })));
+    rows.sort((a, b) => a.index - b.index);
+    let found: number | undefined;
+    for (const r of rows) {
+      if (r.index <= parentIndex) continue;
+      if (i > 0 && r.level <= i) break;
+      if (r.level === i + 1 && r.name === parts[i]) { found = r.index; break; }
+    }
+    if (found === undefined) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'`);
+    parentIndex = found;
+    const row = page.locator(`.explorer-folders-view .monaco-list-row[data-index="${found}"]`);
     if (i < parts.length - 1) {
       if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
       await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await row.elementHandle(), { timeout: timeoutMs });

@@ -1,0 +1,135 @@
+// The model card in a real VS Code workbench (code-server 4.100 / VS Code 1.100) driven through
+// Debian's Chromium: the packaged VSIX is installed, then a user's five steps. Screenshots of each
+// step go to test-results/model-card-*.png.
+// Run: npm run test:e2e (packages the VSIX and installs code-server first, cached).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import {
+  findWebviewFrame, launchBrowser, openFileFromExplorer, openWorkbench, REPO_ROOT, runCommand, screenshot,
+  setColorTheme, startCodeServer, tempDir, themeType, withFailureScreenshot, type Browser, type CodeServer,
+} from './harness';
+
+const BERT_FAMILY = path.resolve(REPO_ROOT, '../shared/corpus/bert-family');
+
+function vsixPath(): string {
+  const out = path.join(REPO_ROOT, 'out');
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+  const name = readdirSync(out).find((f) => f === `${pkg.name}-linux-x64-${pkg.version}.vsix`);
+  assert.ok(name, 'the VSIX is built: npm run package -- --target linux-x64');
+  return path.join(out, name);
+}
+
+/** The card's frame for a file: the one webview whose title line names it. */
+async function card(page: Page, fileName: string, expect: RegExp): Promise<Frame> {
+  return findWebviewFrame(page, async (f) => {
+    const text = await f.locator('body').innerText({ timeout: 500 }).catch(() => '');
+    return text.includes(fileName) && expect.test(text);
+  }, 45_000);
+}
+
+async function testId(frame: Frame, id: string): Promise<string> {
+  return (await frame.locator(`[data-testid="${id}"]`).first().innerText()).trim();
+}
+
+describe('model card in a real VS Code', { timeout: 600_000 }, () => {
+  let root: string;
+  let workspace: string;
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let failed = false;
+  const page = () => browser!.page;
+  const step = (name: string, fn: () => Promise<void>) =>
+    test(name, { timeout: 120_000 }, async () => {
+      try { await withFailureScreenshot(page(), `model-card-${name}`, fn); } catch (e) { failed = true; throw e; }
+    });
+
+  before(async () => {
+    root = tempDir('mcl-e2e-card-');
+    workspace = path.join(root, 'workspace');
+    for (const m of ['bert-mini', 'albert-mini', 'distilbert-mini', 'mobilebert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
+    writeFileSync(path.join(workspace, 'broken.onnx'), readFileSync(path.join(BERT_FAMILY, 'bert-mini', 'model.onnx')).subarray(0, 4000));
+    server = await startCodeServer({
+      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: vsixPath(),
+      settings: { 'workbench.colorTheme': 'Default Light Modern' }, timeoutMs: 90_000,
+    });
+    browser = await launchBrowser();
+    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 90_000 });
+  }, { timeout: 200_000 });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (failed && server) console.log(`# code-server log tail:\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);
+    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+  });
+
+  step('1 bert-mini model.onnx from the explorer shows BERT and 140,675 parameters', async () => {
+    await openFileFromExplorer(page(), 'bert-mini/model.onnx');
+    const f = await card(page(), 'model.onnx', /140,675/);
+    assert.equal(await testId(f, 'family'), 'BERT');
+    assert.equal(await testId(f, 'total-params'), '140,675');
+    assert.equal(await f.locator('[data-testid="layer-row"]').count(), 2);
+    await screenshot(page(), 'model-card-1-bert-onnx');
+  });
+
+  step('2 albert-mini model.safetensors shows 3 executed layers as one shared set', async () => {
+    await openFileFromExplorer(page(), 'albert-mini/model.safetensors');
+    const f = await card(page(), 'model.safetensors', /64,450/);
+    assert.equal(await testId(f, 'family'), 'ALBERT');
+    const rows = f.locator('[data-testid="layer-row"]');
+    assert.equal(await rows.count(), 3);
+    for (let i = 0; i < 3; i++) assert.equal(await rows.nth(i).getAttribute('data-shared'), 'true');
+    assert.match(await rows.nth(0).innerText(), /same weights as layers 1, 2 \(used 3x\)/);
+    await screenshot(page(), 'model-card-2-albert-shared');
+  });
+
+  step('3 Inspect Model... from the palette on distilbert-mini pytorch_model.bin shows 140,482', async () => {
+    await runCommand(page(), 'Compression Lab: Inspect Model...');
+    // VS Code's own file dialog in the browser: a quick input holding a path.
+    const input = page().locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 20_000 });
+    // It completes as one types, so type like a person: select what is there, type the path.
+    const target = path.join(workspace, 'distilbert-mini', 'pytorch_model.bin');
+    await input.click();
+    await page().keyboard.press('Control+A');
+    await page().keyboard.type(target, { delay: 5 });
+    for (let i = 0; i < 50 && (await input.inputValue()) !== target; i++) await page().waitForTimeout(100);
+    assert.equal(await input.inputValue(), target);
+    await page().locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button').filter({ hasText: 'OK' }).first().click();
+    await page().locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 20_000 });
+    const f = await card(page(), 'pytorch_model.bin', /140,482/);
+    assert.equal(await testId(f, 'family'), 'DistilBERT');
+    assert.equal(await testId(f, 'total-params'), '140,482');
+    await screenshot(page(), 'model-card-3-inspect-command-bin');
+  });
+
+  step('4 a truncated .onnx shows a clear error, and a good model still opens afterwards', async () => {
+    await openFileFromExplorer(page(), 'broken.onnx');
+    const f = await card(page(), 'broken.onnx', /truncated|past the end|corrupt/);
+    assert.match(await testId(f, 'error-file'), /broken\.onnx/);
+    assert.match(await testId(f, 'error-message'), /truncated|past the end|corrupt/);
+    await screenshot(page(), 'model-card-4-error');
+    await openFileFromExplorer(page(), 'mobilebert-mini/model.onnx');
+    const g = await card(page(), 'model.onnx', /38,914/);
+    assert.equal(await testId(g, 'family'), 'MobileBERT');
+    await screenshot(page(), 'model-card-4-after-error');
+  });
+
+  step('5 the card follows a switch to a dark theme', async () => {
+    const f = await card(page(), 'model.onnx', /38,914/);
+    const bg = () => f.locator('body').evaluate((el) => ({ cls: el.className, bg: getComputedStyle(el).backgroundColor }));
+    const light = await bg();
+    assert.match(light.cls, /vscode-light/);
+    await setColorTheme(page(), 'Default Dark Modern');
+    assert.equal(await themeType(page()), 'vs-dark');
+    let dark = await bg();
+    for (let i = 0; i < 50 && !/vscode-dark/.test(dark.cls); i++) { await page().waitForTimeout(100); dark = await bg(); }
+    assert.match(dark.cls, /vscode-dark/);
+    const lum = (s: string) => s.match(/\d+/g)!.slice(0, 3).map(Number).reduce((a, b) => a + b, 0);
+    assert.ok(lum(dark.bg) < lum(light.bg), `background darkened: ${light.bg} -> ${dark.bg}`);
+    await screenshot(page(), 'model-card-5-dark');
+  });
+});
