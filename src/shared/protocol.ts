@@ -4,14 +4,20 @@
 // code and by the browser bundle alike, so it uses neither Node nor VS Code APIs.
 import type { ModelCard } from '../core/analysis/model-card';
 import type { FlopsReport } from '../core/analysis/flops';
+import type { BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../core/benchmark/types';
 
 /** Request methods, their parameters and results, per channel. */
 export type WorkerMethods = {
   inspect: { params: { path: string; seq: number }; result: ModelCard };
   flops: { params: { path: string; seq: number }; result: FlopsReport };
+  /** Runs a benchmark job; progress comes as 'benchmarkProgress' events with this request's id. */
+  benchmark: { params: { plan: BenchmarkPlan }; result: BenchmarkRun };
+  /** Asks a running job to stop after the current run; it then answers with status 'cancelled'. */
+  cancel: { params: { requestId: number }; result: { cancelled: boolean } };
 };
 export type WorkerEvents = {
   progress: { requestId: number; message: string; fraction?: number };
+  benchmarkProgress: { requestId: number; progress: BenchmarkProgress };
 };
 
 export type WebviewMethods = {
