@@ -38,7 +38,7 @@ const outDir = path.join(root, 'out');
 mkdirSync(outDir, { recursive: true });
 const out = path.join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
 execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), [
-  'package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--skip-license', '--out', out,
+  'package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', out,
 ], { cwd: root, stdio: 'inherit' });
 const size = statSync(out).size;
 console.log(`\n${path.relative(root, out)}: ${(size / 1024 / 1024).toFixed(1)} MB (${size} bytes) for ${target}`);
