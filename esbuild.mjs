@@ -23,7 +23,9 @@ const builds = [
 ];
 if (existsSync('src/extension/extension.ts')) builds.push({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' });
 if (existsSync('src/worker/worker.ts')) builds.push({ ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js' });
-if (existsSync('webview/main.ts')) builds.push({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', logLevel: 'info' });
+const browser = { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'info' };
+if (existsSync('webview/main.ts')) builds.push({ ...browser, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
+if (existsSync('webview/compare/main.ts')) builds.push({ ...browser, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/compare.js' });
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

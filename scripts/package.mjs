@@ -26,7 +26,7 @@ execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, std
 const ignore = [
   '**',
   '!package.json', '!README.md', '!LICENSE',
-  '!dist/extension.js', '!dist/worker.js', '!dist/webview.js',
+  '!dist/extension.js', '!dist/worker.js', '!dist/webview.js', '!dist/compare.js',
   '!media/**',
   '!node_modules/onnxruntime-node/package.json', '!node_modules/onnxruntime-node/dist/*.js',
   `!node_modules/onnxruntime-node/bin/napi-v*/${os}/${arch}/**`,

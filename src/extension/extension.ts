@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
 import { MODEL_CARD_VIEW, MODEL_CARD_VIEW_BIN, ModelCardEditorProvider } from './model-card-editor';
 import { WorkerClient } from './worker-client';
+import { BenchmarkCommands } from './benchmark/benchmark-commands';
+import { RunsStore } from './benchmark/runs-store';
+import { RunsTreeProvider } from './benchmark/runs-tree';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -24,6 +27,11 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!target) return;
       await vscode.commands.executeCommand('vscode.openWith', target, target.path.toLowerCase().endsWith('.bin') ? MODEL_CARD_VIEW_BIN : MODEL_CARD_VIEW);
     }),
+  );
+  const runs = new RunsStore(context);
+  context.subscriptions.push(
+    ...new BenchmarkCommands(context, runs, log).register(),
+    vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {
     context.subscriptions.push(vscode.commands.registerCommand('compressionLab.test.lastSent', (uri: vscode.Uri) => provider.lastSent.get(uri.toString())));

@@ -4,7 +4,8 @@
 // code and by the browser bundle alike, so it uses neither Node nor VS Code APIs.
 import type { ModelCard } from '../core/analysis/model-card';
 import type { FlopsReport } from '../core/analysis/flops';
-import type { BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../core/benchmark/types';
+import type { BenchmarkConfig, BenchmarkPlan, BenchmarkProgress, BenchmarkRun, EnvironmentRecord, RunStatus } from '../core/benchmark/types';
+import type { CompareRow } from '../core/benchmark/compare';
 
 /** Request methods, their parameters and results, per channel. */
 export type WorkerMethods = {
@@ -33,6 +34,43 @@ export type WebviewEvents = {
   ready: Record<string, never>;
   /** The user asked to inspect the file again (after fixing it on disk). */
   reload: Record<string, never>;
+};
+
+/** What the comparison panel shows: computed by the host from saved runs. */
+export type CompareView = {
+  /** The configuration the rows compare (batch, seq, threads). */
+  config: BenchmarkConfig;
+  /** Configurations every compared run measured: the panel offers them. */
+  configs: BenchmarkConfig[];
+  baseline: number;
+  rows: CompareRow[];
+  models: Array<{
+    name: string;
+    path: string;
+    runFile?: string;
+    status: RunStatus;
+    error?: string;
+    family?: string;
+    environment: EnvironmentRecord;
+  }>;
+  /** p50/p95 per sequence length at the view's batch and threads, one series per model. */
+  latencyVsSeq: Array<{ model: string; points: Array<{ seq: number; p50: number; p95: number }> }>;
+  warnings: string[];
+};
+export type HostToCompareEvents = {
+  view: CompareView;
+  /** A job in progress (benchmarking before the comparison); fraction in 0..1. */
+  progress: { message: string; fraction?: number };
+  /** No longer running (finished, cancelled or failed); the message says which. */
+  idle: { message?: string };
+  error: { message: string };
+};
+export type CompareEvents = {
+  ready: Record<string, never>;
+  setBaseline: { index: number };
+  setConfig: BenchmarkConfig;
+  export: { format: 'markdown' | 'csv' };
+  cancel: Record<string, never>;
 };
 
 export type MethodMap = Record<string, { params: unknown; result: unknown }>;

@@ -1,0 +1,61 @@
+// The comparison panel's content, computed from saved runs: which configurations they share, the
+// rows at one of them against a baseline, and latency against sequence length.
+import { compareRows, pickResult, type CompareEntry } from './compare';
+import type { BenchmarkConfig, BenchmarkRun } from './types';
+import type { CompareView } from '../../shared/protocol';
+
+export interface CompareSource {
+  run: BenchmarkRun;
+  runFile?: string;
+}
+
+const key = (c: BenchmarkConfig) => `${c.batch}/${c.seq}/${c.threads}`;
+
+/** Configurations measured by every run that has results (so each row compares like with like). */
+export function sharedConfigs(runs: readonly BenchmarkRun[]): BenchmarkConfig[] {
+  const withResults = runs.filter((r) => r.results.length > 0);
+  if (withResults.length === 0) return [];
+  const sets = withResults.map((r) => new Set(r.results.map(key)));
+  return withResults[0].results
+    .filter((c) => sets.every((s) => s.has(key(c))))
+    .map(({ batch, seq, threads }) => ({ batch, seq, threads }))
+    .filter((c, i, all) => all.findIndex((d) => key(d) === key(c)) === i);
+}
+
+export function buildCompareView(sources: readonly CompareSource[], baseline: number, want?: BenchmarkConfig): CompareView {
+  const runs = sources.map((s) => s.run);
+  const configs = sharedConfigs(runs);
+  const warnings: string[] = [];
+  const config = (want && configs.some((c) => key(c) === key(want)) ? want : undefined)
+    ?? configs.find((c) => c.seq === 128 && c.batch === 1) ?? configs[0]
+    ?? { batch: 1, seq: 128, threads: 1 };
+  const entries: CompareEntry[] = [];
+  const included: number[] = [];
+  sources.forEach((s, i) => {
+    const result = pickResult(s.run, config);
+    if (result) { entries.push({ label: s.runFile ?? s.run.model.path, run: s.run, result }); included.push(i); }
+    else warnings.push(`${s.run.model.name}: no result at batch ${config.batch}, seq ${config.seq}, ${config.threads} threads (${s.run.status}${s.run.error ? `: ${s.run.error}` : ''})`);
+  });
+  const base = Math.max(0, included.indexOf(Math.min(Math.max(0, baseline), sources.length - 1)));
+  const rows = entries.length ? compareRows(entries, base) : [];
+  if (configs.length === 0 && sources.length > 0) warnings.push('no configuration was measured by every model');
+  const latencyVsSeq = sources.map((s) => ({
+    model: s.run.model.name,
+    points: s.run.results
+      .filter((r) => r.batch === config.batch && r.threads === config.threads)
+      .map((r) => ({ seq: r.seq, p50: r.stats.p50, p95: r.stats.p95 }))
+      .sort((a, b) => a.seq - b.seq),
+  }));
+  return {
+    config,
+    configs,
+    baseline: included[base] ?? 0,
+    rows,
+    models: sources.map((s) => ({
+      name: s.run.model.name, path: s.run.model.path, runFile: s.runFile, status: s.run.status, error: s.run.error,
+      family: s.run.model.family, environment: s.run.environment,
+    })),
+    latencyVsSeq,
+    warnings,
+  };
+}
