@@ -56,6 +56,8 @@ export type CompareView = {
   /** p50/p95 per sequence length at the view's batch and threads, one series per model. */
   latencyVsSeq: Array<{ model: string; points: Array<{ seq: number; p50: number; p95: number }> }>;
   warnings: string[];
+  /** Names the host's saved state for this panel, which the webview keeps across reloads. */
+  restoreKey?: string;
 };
 export type HostToCompareEvents = {
   view: CompareView;

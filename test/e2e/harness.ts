@@ -535,15 +535,18 @@ function explorerRow(page: Page, name: string, level: number): Locator {
   });
 }
 
-/** Reveals the explorer, expands each folder of relPath by clicking it, and opens the file (double-click). */
-export async function openFileFromExplorer(page: Page, relPath: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Reveals the explorer, expands each folder of relPath by clicking it, and returns the row of its
+ * last part (several folders may hold a file of one name: it is the one inside the right folder).
+ */
+export async function revealInExplorer(page: Page, relPath: string, timeoutMs = 20_000): Promise<Locator> {
   if (!(await page.locator('.explorer-folders-view').isVisible())) await runCommand(page, 'View: Show Explorer', timeoutMs);
   const parts = relPath.split('/').filter(Boolean);
   let parentIndex = -1;
+  let row: Locator | undefined;
   for (let i = 0; i < parts.length; i++) {
     await explorerRow(page, parts[i], i + 1).first().waitFor({ state: 'visible', timeout: timeoutMs });
-    // Several folders may hold a file of this name: take the one inside the folder just opened,
-    // by the list's row indices (rows are virtualised, so DOM order is not display order).
+    // Rows are virtualised, so DOM order is not display order: go by the list's row indices.
     const rows = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
       els.map((el) => ({ index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')), name: el.querySelector('.label-name')?.textContent?.trim() ?? '' })));
     rows.sort((a, b) => a.index - b.index);
@@ -555,15 +558,20 @@ export async function openFileFromExplorer(page: Page, relPath: string, timeoutM
     }
     if (found === undefined) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'`);
     parentIndex = found;
-    const row = page.locator(`.explorer-folders-view .monaco-list-row[data-index="${found}"]`);
+    row = page.locator(`.explorer-folders-view .monaco-list-row[data-index="${found}"]`);
     if (i < parts.length - 1) {
       if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
       await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await row.elementHandle(), { timeout: timeoutMs });
-    } else {
-      await row.dblclick();
     }
   }
-  await waitForEditorTab(page, parts[parts.length - 1], timeoutMs);
+  return row!;
+}
+
+/** Opens a file from the explorer (double-click on its row). */
+export async function openFileFromExplorer(page: Page, relPath: string, timeoutMs = 20_000): Promise<void> {
+  const row = await revealInExplorer(page, relPath, timeoutMs);
+  await row.dblclick();
+  await waitForEditorTab(page, path.posix.basename(relPath), timeoutMs);
 }
 
 /** Waits until an editor tab for a file with this base name is the active one. */

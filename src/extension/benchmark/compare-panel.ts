@@ -101,7 +101,7 @@ export class ComparePanel {
     const good = sources.filter((s) => s.run).map((s) => ({ run: s.run!, runFile: s.file }));
     this.view = buildCompareView(good, this.state.baseline, this.state.config);
     for (const b of broken) this.view.warnings.unshift(b.problem ?? `${b.file}: cannot be read`);
-    (this.view as CompareView & { restoreKey?: string }).restoreKey = this.state.key;
+    this.view.restoreKey = this.state.key;
     this.endpoint.emit('view', this.view);
   }
 

@@ -1,0 +1,121 @@
+// Benchmarks in a real VS Code (code-server) and Chromium: Benchmark Model... from the palette on
+// an open model card, with progress, the run in the Runs view and its file on disk; then Compare
+// Models... on two models chosen in the explorer, with both rows and the charts. Screenshots go
+// to test-results/benchmark-*.png. Run: npm run test:e2e.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import {
+  findWebviewFrame, launchBrowser, openFileFromExplorer, openWorkbench, REPO_ROOT, revealInExplorer, runCommand, screenshot,
+  startCodeServer, tempDir, withFailureScreenshot, type Browser, type CodeServer,
+} from './harness';
+
+const BERT_FAMILY = path.resolve(REPO_ROOT, '../shared/corpus/bert-family');
+
+function vsixPath(): string {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+  const file = path.join(REPO_ROOT, 'out', `${pkg.name}-linux-x64-${pkg.version}.vsix`);
+  assert.ok(existsSync(file), 'the VSIX is built: npm run package -- --target linux-x64');
+  return file;
+}
+
+async function comparePanel(page: Page, rows: number): Promise<Frame> {
+  return findWebviewFrame(page, async (f) => (await f.locator('[data-testid="compare-row"]').count().catch(() => 0)) === rows, 120_000);
+}
+
+/** The benchmark settings form is a quick pick: accept "Start". */
+async function startFromForm(page: Page): Promise<void> {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Start' }).first();
+  await row.waitFor({ state: 'visible', timeout: 20_000 });
+  await row.click();
+}
+
+describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
+  let root: string;
+  let workspace: string;
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let failed = false;
+  const page = () => browser!.page;
+  const step = (name: string, fn: () => Promise<void>) =>
+    test(name, { timeout: 180_000 }, async () => {
+      try { await withFailureScreenshot(page(), `benchmark-${name}`, fn); } catch (e) { failed = true; throw e; }
+    });
+
+  before(async () => {
+    root = tempDir('mcl-e2e-bench-');
+    workspace = path.join(root, 'workspace');
+    for (const m of ['bert-mini', 'distilbert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
+    server = await startCodeServer({
+      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: vsixPath(), timeoutMs: 90_000,
+      settings: {
+        'compressionLab.benchmark.warmup': 2,
+        'compressionLab.benchmark.runs': 40,
+        'compressionLab.benchmark.sequenceLengths': [32, 128],
+        'compressionLab.benchmark.threads': [1],
+      },
+    });
+    browser = await launchBrowser();
+    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 90_000 });
+  }, { timeout: 200_000 });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (failed && server) console.log(`# code-server log tail:\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);
+    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+  });
+
+  step('1 Benchmark Model... on the open card: progress, a saved run, the Runs view', async () => {
+    await openFileFromExplorer(page(), 'bert-mini/model.onnx');
+    await findWebviewFrame(page(), /140,675/, 45_000);
+    await runCommand(page(), 'Compression Lab: Benchmark Model...');
+    await startFromForm(page());
+    // Progress shows in a notification while the worker measures.
+    const toast = page().locator('.notifications-toasts .notification-toast').filter({ hasText: /bert-mini: batch 1, seq/ });
+    await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
+    await screenshot(page(), 'benchmark-1-progress');
+    const f = await comparePanel(page(), 1);
+    assert.match(await f.locator('[data-testid="compare-model"]').first().innerText(), /bert-mini/);
+    assert.match(await f.locator('[data-testid="compare-p50"]').first().innerText(), /\d/);
+    const runsDir = path.join(workspace, '.compression-lab', 'runs');
+    const files = readdirSync(runsDir).filter((n) => n.endsWith('.json'));
+    assert.equal(files.length, 1, 'one run file on disk');
+    const run = JSON.parse(readFileSync(path.join(runsDir, files[0]), 'utf8'));
+    assert.equal(run.status, 'complete');
+    assert.deepEqual(run.results.map((r: { seq: number }) => r.seq), [32, 128]);
+    assert.equal(run.results[0].stats.runs, 40);
+    await runCommand(page(), 'Compression Lab: Focus on Runs View');
+    const item = page().locator('.monaco-list-row').filter({ hasText: 'bert-mini' }).filter({ hasText: 'p50' });
+    await item.first().waitFor({ state: 'visible', timeout: 20_000 });
+    await screenshot(page(), 'benchmark-1-result-and-runs-view');
+  });
+
+  step('2 Compare Models... on two models from the explorer: both rows and the charts', async () => {
+    await runCommand(page(), 'View: Show Explorer');
+    const a = await revealInExplorer(page(), 'bert-mini/model.onnx');
+    await a.click();
+    const b = await revealInExplorer(page(), 'distilbert-mini/model.onnx');
+    await b.click({ modifiers: ['Control'] });
+    await b.click({ button: 'right' });
+    const item = page().locator('.context-view .action-label, .monaco-menu .action-label').filter({ hasText: 'Compare Models...' });
+    await item.first().waitFor({ state: 'visible', timeout: 10_000 });
+    await item.first().click();
+    await startFromForm(page());
+    const f = await comparePanel(page(), 2);
+    const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();
+    assert.deepEqual(models.map((m) => m.trim().split(/\s/)[0]).sort(), ['bert-mini', 'distilbert-mini']);
+    assert.equal(await f.locator('[data-testid="compare-row"][data-baseline="true"]').count(), 1);
+    assert.match(await f.locator('[data-testid="compare-speedup"]').nth(1).innerText(), /x/);
+    for (const chart of ['latency-chart', 'seq-chart', 'scatter-chart']) {
+      const canvas = f.locator(`[data-testid="${chart}"] canvas, canvas[data-testid="${chart}"]`).first();
+      await canvas.waitFor({ state: 'visible', timeout: 10_000 });
+      const box = await canvas.boundingBox();
+      assert.ok(box && box.width > 100 && box.height > 100, `${chart} is drawn`);
+    }
+    assert.equal(readdirSync(path.join(workspace, '.compression-lab', 'runs')).filter((n) => n.endsWith('.json')).length, 3);
+    await screenshot(page(), 'benchmark-2-compare');
+  });
+});

@@ -1,0 +1,385 @@
+// The comparison panel's webview. It says 'ready', then shows what the host sends: the comparison
+// (a table, three charts, the runs' status and environments), progress while a benchmark job runs
+// (above the previous comparison when there is one, with a Cancel button), and errors. The user
+// picks the configuration and the baseline and asks for exports; the host recomputes and answers
+// with a new view. Every model-provided string goes into the page as text (dom.ts); colours come
+// from the VS Code theme's CSS variables.
+import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+import type { Chart } from 'chart.js';
+import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents } from '../../src/shared/protocol';
+import { h, replaceChildren, setText, type Child } from '../dom';
+import { readTheme } from '../charts';
+import { onThemeChange } from '../shared/theme';
+import { drawLatencyChart, drawScatterChart, drawSeqChart } from './charts';
+import { comparePanel, looksLikeCompareView, type ComparePanel, type CompareRowView } from './view-model';
+
+provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeProgressRing());
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** UI niceties only: the host restores the comparison itself after a reload. */
+interface UiState {
+  scrollY?: number;
+  restoreKey?: string;
+}
+
+type ButtonElement = HTMLElement & { disabled: boolean };
+
+const vscode = acquireVsCodeApi();
+const ep = new Endpoint<Record<string, never>, Record<string, never>, CompareEvents, HostToCompareEvents>((m) => vscode.postMessage(m));
+window.addEventListener('message', (e: MessageEvent) => ep.receive(e.data));
+
+const root = document.getElementById('root') ?? document.body.appendChild(h('div', { id: 'root' }));
+
+const ui: UiState = (vscode.getState() as UiState | undefined) ?? {};
+let scrollTimer = 0;
+window.addEventListener('scroll', () => {
+  clearTimeout(scrollTimer);
+  scrollTimer = window.setTimeout(() => { ui.scrollY = Math.round(window.scrollY); vscode.setState(ui); }, 200);
+}, { passive: true });
+
+// ---------------------------------------------------------------------------------------------
+// Page state
+
+const progressSlot = h('div', { class: 'progress-slot' });
+const noticeSlot = h('div', { class: 'notice-slot' });
+const viewSlot = h('div', { class: 'view-slot' });
+replaceChildren(root, progressSlot, noticeSlot, viewSlot);
+
+/** The comparison shown, if any. */
+let view: CompareView | undefined;
+/** The job in progress, if any. */
+let job: { message: string; fraction?: number } | undefined;
+/** True until the host has said anything. */
+let waiting = true;
+let cancelling = false;
+let idleMessage: string | undefined;
+let errorMessage: string | undefined;
+let charts: Chart[] = [];
+let redraw: (() => void) | undefined;
+let restoredScroll = false;
+
+onThemeChange(() => redraw?.());
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+function renderProgress(): void {
+  const showJob = !!job;
+  const showWaiting = !job && waiting && !view;
+  const existing = progressSlot.querySelector<HTMLElement>('[data-testid="progress-view"]');
+  if (!showJob && !showWaiting) {
+    replaceChildren(progressSlot);
+    return;
+  }
+  const compact = !!view;
+  const message = job?.message ?? 'Waiting for the comparison…';
+  const pct = job && typeof job.fraction === 'number' && Number.isFinite(job.fraction) ? Math.round(Math.min(1, Math.max(0, job.fraction)) * 100) : undefined;
+  let el = existing;
+  if (!el || el.dataset.compact !== String(compact) || el.dataset.job !== String(showJob)) {
+    const cancel = showJob
+      ? h('vscode-button', { testid: 'cancel-button', appearance: 'secondary', 'data-focus': 'cancel', on: { click: onCancel } }, 'Cancel')
+      : null;
+    el = h('section', {
+      class: compact ? 'progress-banner' : 'state-view', testid: 'progress-view', role: 'status', 'aria-live': 'polite',
+      'aria-label': showJob ? 'Benchmark in progress' : 'Waiting', 'data-compact': String(compact), 'data-job': String(showJob),
+    },
+    h('vscode-progress-ring', { 'aria-hidden': 'true', class: 'progress-ring' }),
+    h('div', { class: 'progress-body' },
+      h('p', { class: 'state-message', testid: 'progress-message' }, message),
+      h('div', { class: 'progress-track', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true },
+        h('div', { class: 'progress-fill' }))),
+    cancel);
+    const hadFocus = progressSlot.contains(document.activeElement);
+    replaceChildren(progressSlot, el);
+    if (hadFocus) el.querySelector<HTMLElement>('[data-focus="cancel"]')?.focus();
+  }
+  const msg = el.querySelector('[data-testid="progress-message"]');
+  if (msg && msg.textContent !== message) setText(msg, message);
+  const track = el.querySelector<HTMLElement>('.progress-track');
+  const fill = el.querySelector<HTMLElement>('.progress-fill');
+  if (track && fill) {
+    track.hidden = pct === undefined;
+    if (pct !== undefined) {
+      track.setAttribute('aria-valuenow', String(pct));
+      fill.style.width = `${pct}%`;
+    }
+  }
+  const cancel = el.querySelector<ButtonElement>('[data-testid="cancel-button"]');
+  if (cancel) {
+    cancel.disabled = cancelling;
+    const label = cancelling ? 'Cancelling…' : 'Cancel';
+    if (cancel.textContent !== label) setText(cancel, label);
+  }
+}
+
+function onCancel(): void {
+  if (cancelling || !job) return;
+  cancelling = true;
+  ep.emit('cancel', {});
+  renderProgress();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices: the last job's outcome and errors
+
+function renderNotices(): void {
+  replaceChildren(noticeSlot,
+    errorMessage ? h('section', { class: 'callout error', role: 'alert', testid: 'compare-error' },
+      h('h2', null, 'Something went wrong'),
+      h('p', { class: 'preserve' }, errorMessage)) : null,
+    idleMessage && !job ? h('p', { class: 'notice', role: 'status', testid: 'idle-message' }, idleMessage) : null);
+  if (!view) {
+    replaceChildren(viewSlot, !waiting && !job ? h('section', { class: 'state-view empty-view', testid: 'empty-view' },
+      h('h1', null, 'Nothing to compare yet'),
+      h('p', { class: 'muted' }, 'Benchmark two or more models, or open saved runs, to compare them here.')) : null);
+  }
+}
+
+function setPending(on: boolean): void {
+  const main = viewSlot.querySelector<HTMLElement>('[data-testid="compare-view"]');
+  if (!main) return;
+  main.classList.toggle('pending', on);
+  if (on) main.setAttribute('aria-busy', 'true'); else main.removeAttribute('aria-busy');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparison
+
+function renderView(v: CompareView): void {
+  const panel = comparePanel(v);
+  const focusKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-focus]')?.getAttribute('data-focus') ?? undefined;
+  const scrollY = window.scrollY;
+
+  for (const c of charts) c.destroy();
+  charts = [];
+
+  const latencyCanvas = h('canvas', { role: 'img', testid: 'latency-chart', 'aria-label': panel.latency.description });
+  const seqCanvas = h('canvas', { role: 'img', testid: 'seq-chart', 'aria-label': panel.seq.description });
+  const scatterCanvas = h('canvas', { role: 'img', testid: 'scatter-chart', 'aria-label': panel.scatter.description });
+
+  const hasRows = panel.rows.length > 0;
+  const main = h('main', { class: 'compare', testid: 'compare-view' },
+    header(panel, hasRows),
+    panel.headline ? h('p', { class: 'headline', testid: 'headline' }, panel.headline) : null,
+    statusSection(panel),
+    warningSection(panel),
+    tableSection(panel),
+    hasRows ? h('div', { class: 'grid-2 charts' },
+      chartPanel('latency-h', 'Latency per model', 'p50 (solid) and p95 (light) per batch', latencyCanvas, 'chart-latency'),
+      chartPanel('scatter-h', 'Parameters vs latency', panel.scatter.missing.length ? `Not shown (no parameter count): ${panel.scatter.missing.join(', ')}` : 'Lower left is smaller and faster', scatterCanvas, 'chart-scatter', !panel.scatter.points.length)) : null,
+    panel.seq.series.length ? chartPanel('seq-h', 'Latency vs sequence length', `p50 at batch ${v.config.batch}, ${v.config.threads} ${v.config.threads === 1 ? 'thread' : 'threads'}; the baseline is dashed`, seqCanvas, 'chart-seq') : null,
+    environmentSection(panel));
+
+  replaceChildren(viewSlot, main);
+
+  const draw = () => {
+    for (const c of charts) c.destroy();
+    charts = [];
+    if (!hasRows) return;
+    const theme = readTheme();
+    charts.push(drawLatencyChart(latencyCanvas, panel.latency, theme));
+    if (panel.scatter.points.length) charts.push(drawScatterChart(scatterCanvas, panel.scatter, theme));
+    if (panel.seq.series.length) charts.push(drawSeqChart(seqCanvas, panel.seq, theme));
+  };
+  draw();
+  redraw = draw;
+
+  if (focusKey) viewSlot.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
+  if (!restoredScroll && ui.scrollY) {
+    restoredScroll = true;
+    window.scrollTo(0, ui.scrollY);
+  } else {
+    window.scrollTo(0, scrollY);
+  }
+  restoredScroll = true;
+}
+
+function header(panel: ComparePanel, hasRows: boolean): HTMLElement {
+  const exportButton = (format: 'markdown' | 'csv', label: string) => {
+    const b = h('vscode-button', {
+      testid: `export-${format}`, 'data-focus': `export-${format}`, appearance: 'secondary',
+      title: hasRows ? `Save the table as ${format === 'csv' ? 'CSV' : 'Markdown'}` : 'Nothing to export',
+      on: { click: () => { if (!b.disabled) ep.emit('export', { format }); } },
+    }, label) as ButtonElement;
+    b.disabled = !hasRows;
+    return b;
+  };
+  const select = h('select', { id: 'config-select', class: 'select', testid: 'config-select', 'data-focus': 'config-select', disabled: panel.config.length <= 1 },
+    ...panel.config.map((o) => {
+      const opt = h('option', { value: o.key }, o.label);
+      opt.selected = o.selected;
+      return opt;
+    }));
+  select.addEventListener('change', () => {
+    const o = panel.config.find((c) => c.key === select.value);
+    if (!o || o.selected) return;
+    setPending(true);
+    ep.emit('setConfig', o.config);
+  });
+  return h('header', { class: 'compare-header' },
+    h('div', { class: 'title-block' },
+      h('h1', { testid: 'compare-title' }, panel.title),
+      h('div', { class: 'subtitle', testid: 'compare-subtitle' }, panel.subtitle)),
+    h('div', { class: 'controls' },
+      h('div', { class: 'field' },
+        h('label', { for: 'config-select' }, 'Configuration'),
+        select),
+      h('div', { class: 'actions', role: 'group', 'aria-label': 'Export' },
+        exportButton('markdown', 'Export Markdown'),
+        exportButton('csv', 'Export CSV'))));
+}
+
+function statusSection(panel: ComparePanel): HTMLElement | null {
+  if (!panel.statuses.length) return null;
+  return h('section', { class: 'callout runs', 'aria-labelledby': 'runs-h', testid: 'run-statuses' },
+    h('h2', { id: 'runs-h' }, panel.statuses.length === 1 ? 'A run did not complete' : `${panel.statuses.length} runs did not complete`),
+    h('ul', { class: 'status-list' }, ...panel.statuses.map((s) => h('li', { testid: 'run-status', 'data-status': s.status, 'data-model-index': s.index },
+      h('span', { class: `status-tag status-${s.status}` }, s.label),
+      h('span', { class: 'status-model' }, s.model),
+      h('span', { class: 'status-detail' }, s.detail),
+      s.error ? h('span', { class: 'status-error mono preserve' }, s.error) : null))));
+}
+
+function warningSection(panel: ComparePanel): HTMLElement | null {
+  if (!panel.warnings.length) return null;
+  return h('section', { class: 'callout warning', 'aria-labelledby': 'warnings-h', testid: 'warnings' },
+    h('h2', { id: 'warnings-h' }, panel.warnings.length === 1 ? 'Warning' : `Warnings (${panel.warnings.length})`),
+    h('ul', null, ...panel.warnings.map((w) => h('li', { testid: 'warning' }, w))));
+}
+
+function tableSection(panel: ComparePanel): HTMLElement {
+  const noisy = panel.rows.filter((r) => r.noisy);
+  const body = panel.rows.length
+    ? h('table', { class: 'data compare-table', testid: 'compare-table' },
+      h('caption', { class: 'visually-hidden' }, `Comparison at ${panel.subtitle}; choose the baseline in the first column`),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col', class: 'pick', title: 'The model the others are compared with' }, 'Baseline'),
+        h('th', { scope: 'col' }, 'Model'),
+        ...panel.headers.map((c) => h('th', { scope: 'col', class: 'num', title: c.title, 'data-col': c.id }, c.label)))),
+      h('tbody', null, ...panel.rows.map((r) => row(r, noisy.indexOf(r)))))
+    : h('p', { class: 'muted empty-table', testid: 'no-rows' }, 'No model has a result at this configuration.');
+  return h('section', { class: 'panel', 'aria-labelledby': 'results-h' },
+    h('div', { class: 'section-head' },
+      h('h2', { id: 'results-h' }, 'Results'),
+      h('span', { class: 'muted' }, 'speed-up is the baseline’s p50 over each model’s; params % and size % are shares of the baseline’s')),
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Comparison table' }, body),
+    noisy.length ? h('ol', { class: 'footnotes', testid: 'noisy-notes' }, ...noisy.map((r, i) => h('li', { id: `noisy-${i}`, testid: 'noisy-note' },
+      h('span', { class: 'footnote-mark', 'aria-hidden': 'true' }, `${i + 1}`),
+      h('span', null, h('span', { class: 'status-model' }, r.model), ` is noisy: ${r.noisyReason ?? ''}`)))) : null);
+}
+
+function row(r: CompareRowView, noisyIndex: number): HTMLElement {
+  const radio = h('input', {
+    type: 'radio', name: 'baseline', class: 'baseline-radio', 'data-focus': `baseline-${r.index}`, testid: 'baseline-radio',
+    'aria-label': `Use ${r.model} as the baseline`, disabled: r.index < 0,
+  });
+  radio.checked = r.baseline;
+  radio.addEventListener('change', () => {
+    if (!radio.checked || r.baseline || r.index < 0) return;
+    setPending(true);
+    ep.emit('setBaseline', { index: r.index });
+  });
+  const tags: Child[] = [];
+  if (r.baseline) tags.push(h('span', { class: 'tag tag-baseline', testid: 'baseline-tag' }, 'baseline'));
+  if (r.noisy) tags.push(h('span', { class: 'tag tag-noisy', testid: 'noisy-tag', title: r.noisyReason, 'aria-describedby': `noisy-${noisyIndex}` }, `noisy ${noisyIndex + 1}`));
+  if (r.status !== 'complete') tags.push(h('span', { class: `tag tag-status status-${r.status}` }, r.status === 'timeout' ? 'timed out' : r.status));
+  return h('tr', { testid: 'compare-row', 'data-baseline': r.baseline ? 'true' : 'false', 'data-model-index': r.index, class: r.baseline ? 'is-baseline' : undefined },
+    h('td', { class: 'pick' }, radio),
+    h('th', { scope: 'row', class: 'model-cell' },
+      h('div', { class: 'model-line' },
+        h('span', { class: `swatch slot-${((r.color % 6) + 6) % 6}`, 'aria-hidden': 'true' }),
+        h('span', { class: 'model-name', testid: 'compare-model', title: r.model }, r.model),
+        ...tags),
+      h('div', { class: 'model-path mono', title: r.path }, r.family ? `${r.family} · ${r.path}` : r.path)),
+    h('td', { class: 'num', title: r.paramsExact }, r.paramsText),
+    h('td', { class: 'num nowrap' }, r.sizeText),
+    h('td', { class: 'num nowrap' }, r.flopsText),
+    h('td', { class: 'num strong', testid: 'compare-p50' }, r.p50Text),
+    h('td', { class: 'num' }, r.p95Text),
+    h('td', { class: 'num' }, r.throughputText),
+    h('td', { class: `num speedup trend-${r.trend}`, testid: 'compare-speedup' }, r.speedupText),
+    h('td', { class: 'num' }, r.paramsPctText),
+    h('td', { class: 'num' }, r.sizePctText));
+}
+
+function chartPanel(id: string, title: string, note: string, canvas: HTMLCanvasElement, cls: string, empty = false): HTMLElement {
+  return h('section', { class: 'panel chart-panel', 'aria-labelledby': id },
+    h('div', { class: 'section-head' }, h('h2', { id }, title), h('span', { class: 'muted chart-note' }, note)),
+    empty
+      ? h('p', { class: 'muted' }, 'No model has a parameter count to place on this chart.')
+      : h('div', { class: `chart-box ${cls}` }, canvas));
+}
+
+function environmentSection(panel: ComparePanel): HTMLElement {
+  const env = panel.environment;
+  return h('section', { class: `panel environment${env.differs ? ' differs' : ''}`, 'aria-labelledby': 'env-h', testid: 'environment' },
+    h('div', { class: 'section-head' },
+      h('h2', { id: 'env-h' }, 'Environment'),
+      env.measured ? h('span', { class: 'muted' }, `measured ${env.measured}`) : null),
+    env.differs ? h('p', { class: 'env-warning', role: 'note', testid: 'environment-mismatch' }, h('span', { class: 'status-icon', 'aria-hidden': 'true' }, '⚠'), env.text) : null,
+    h('dl', { class: 'facts env-facts' }, ...env.facts.map((f) => h('div', { class: `fact${f.differs ? ' fact-differs' : ''}`, 'data-env': f.id },
+      h('dt', null, f.label),
+      h('dd', null, f.differs
+        ? h('ul', { class: 'per-model' }, ...f.groups.map((g) => h('li', { testid: 'environment-value' },
+          h('span', { class: 'env-value' }, g.value),
+          h('span', { class: 'env-models' }, g.models.join(', ')))))
+        : h('span', { class: f.id === 'cpu' ? undefined : 'mono' }, f.value))))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+ep.on('view', (v) => {
+  waiting = false;
+  // The host rebuilds this panel after a window reload from its own state, found by this key.
+  if (typeof v?.restoreKey === 'string' && ui.restoreKey !== v.restoreKey) { ui.restoreKey = v.restoreKey; vscode.setState(ui); }
+  if (!looksLikeCompareView(v)) {
+    errorMessage = 'The comparison that arrived was incomplete.';
+    renderNotices();
+    renderProgress();
+    return;
+  }
+  view = v;
+  errorMessage = undefined;
+  try {
+    renderView(v);
+  } catch (e) {
+    errorMessage = `The comparison could not be shown: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  renderProgress();
+  renderNotices();
+});
+ep.on('progress', (p) => {
+  if (!p || typeof p.message !== 'string') return;
+  const starting = !job;
+  job = { message: p.message, fraction: typeof p.fraction === 'number' ? p.fraction : undefined };
+  if (starting) { cancelling = false; idleMessage = undefined; errorMessage = undefined; renderNotices(); }
+  renderProgress();
+});
+ep.on('idle', (p) => {
+  waiting = false;
+  job = undefined;
+  cancelling = false;
+  idleMessage = typeof p?.message === 'string' && p.message ? p.message : undefined;
+  setPending(false);
+  renderProgress();
+  renderNotices();
+});
+ep.on('error', (p) => {
+  waiting = false;
+  job = undefined;
+  cancelling = false;
+  errorMessage = typeof p?.message === 'string' && p.message ? p.message : 'unknown problem';
+  setPending(false);
+  renderProgress();
+  renderNotices();
+});
+
+renderProgress();
+ep.emit('ready', {});
