@@ -30,7 +30,7 @@ const ignore = [
   '!media/**',
   '!node_modules/onnxruntime-node/package.json', '!node_modules/onnxruntime-node/dist/*.js',
   `!node_modules/onnxruntime-node/bin/napi-v*/${os}/${arch}/**`,
-  '!node_modules/onnxruntime-common/package.json', '!node_modules/onnxruntime-common/dist/cjs/**/*.js',
+  '!node_modules/onnxruntime-common/package.json', '!node_modules/onnxruntime-common/dist/cjs/**/*.js', '!node_modules/onnxruntime-common/dist/cjs/package.json',
 ];
 const ignoreFile = path.join(tmpdir(), `mcl-vscodeignore-${target}`);
 writeFileSync(ignoreFile, ignore.join('\n') + '\n');
