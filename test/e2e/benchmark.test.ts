@@ -52,8 +52,8 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
       workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: vsixPath(), timeoutMs: 90_000,
       settings: {
         'compressionLab.benchmark.warmup': 2,
-        'compressionLab.benchmark.runs': 40,
-        'compressionLab.benchmark.sequenceLengths': [32, 128],
+        'compressionLab.benchmark.runs': 400,
+        'compressionLab.benchmark.sequenceLengths': [16, 64],
         'compressionLab.benchmark.threads': [1],
       },
     });
@@ -85,8 +85,8 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     assert.equal(files.length, 1, 'one run file on disk');
     const run = JSON.parse(readFileSync(path.join(runsDir, files[0]), 'utf8'));
     assert.equal(run.status, 'complete');
-    assert.deepEqual(run.results.map((r: { seq: number }) => r.seq), [32, 128]);
-    assert.equal(run.results[0].stats.runs, 40);
+    assert.deepEqual(run.results.map((r: { seq: number }) => r.seq), [16, 64]);
+    assert.equal(run.results[0].stats.runs, 400);
     await runCommand(page(), 'Compression Lab: Focus on Runs View');
     const item = page().locator('.monaco-list-row').filter({ hasText: 'bert-mini' }).filter({ hasText: 'p50' });
     await item.first().waitFor({ state: 'visible', timeout: 20_000 });
@@ -95,14 +95,24 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
 
   step('2 Compare Models... on two models from the explorer: both rows and the charts', async () => {
     await runCommand(page(), 'View: Show Explorer');
+    // Expand both folders first: clicking a folder to expand it would select it too.
+    await revealInExplorer(page(), 'distilbert-mini/model.onnx');
     const a = await revealInExplorer(page(), 'bert-mini/model.onnx');
     await a.click();
+    // Opening a file moves focus to its editor; give it back to the explorer, keeping the selection.
+    await runCommand(page(), 'File: Focus on Files Explorer');
     const b = await revealInExplorer(page(), 'distilbert-mini/model.onnx');
     await b.click({ modifiers: ['Control'] });
+    const selected = page().locator('.explorer-folders-view .monaco-list-row.selected');
+    for (let i = 0; i < 50 && (await selected.count()) !== 2; i++) await page().waitForTimeout(100);
+    assert.equal(await selected.count(), 2, 'both models selected in the explorer');
     await b.click({ button: 'right' });
     const item = page().locator('.context-view .action-label, .monaco-menu .action-label').filter({ hasText: 'Compare Models...' });
     await item.first().waitFor({ state: 'visible', timeout: 10_000 });
-    await item.first().click();
+    // The workbench's menus act on the focused item: hover it, then Enter.
+    await item.first().hover();
+    await page().keyboard.press('Enter');
+
     await startFromForm(page());
     const f = await comparePanel(page(), 2);
     const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();

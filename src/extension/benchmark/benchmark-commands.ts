@@ -81,7 +81,8 @@ export class BenchmarkCommands {
   async compare(arg?: unknown, args?: unknown): Promise<void> {
     const uris = await targetModels(arg, args, true);
     if (!uris?.length) return;
-    const files = uris.map((u) => this.resolve(u)).filter((f): f is string => !!f);
+    // A folder and the model.onnx inside it are one model.
+    const files = [...new Set(uris.map((u) => this.resolve(u)).filter((f): f is string => !!f))];
     if (files.length < 2) { void vscode.window.showErrorMessage('Compare Models needs two or more ONNX models.'); return; }
     const plan = await askPlan(files.join(', '));
     if (!plan) return;
