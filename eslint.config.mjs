@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'demo-output/**', 'test-results/**'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'demo-output/**', 'test-results/**', 'test/vscode/suite/index.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,10 @@
 import { ModelReadError } from '../core/model';
 import { runInspect } from './inspect-command';
 import { runDemo } from './demo-command';
+import { parseArgs, positiveInt, UsageError } from './args';
+import { parseBench, runBench } from './bench-command';
+import { parseCompare, runCompare } from './compare-command';
+import { RunFileError } from '../core/benchmark/run-file';
 
 const USAGE = `usage: compression-lab <command> [options]
 
@@ -11,34 +15,18 @@ commands:
   demo [--out DIR]
       Builds a BERT teacher and its DistilBERT-, TinyBERT-, ALBERT- and MobileBERT-style students
       with the graph builder, then inspects them side by side.
+  bench <model...> [--batch 1,8] [--seq 32,128] [--threads 1,2] [--warmup N] [--runs N | --duration S]
+        [--opt all|extended|basic|disabled] [--mode sequential|parallel] [--no-arena] [--provider cpu]
+        [--text FILE --tokenizer tokenizer.json] [--json | --csv] [--out FILE|DIR] [--timeout S]
+      Latency in onnxruntime over every batch x seq x threads, each model in its own worker process:
+      p50/p90/p95/p99, mean, CV, throughput, peak RSS. Defaults: batch 1, seq 128, threads = all
+      cores, 5 warm-up + 30 runs. --json prints one JSON object per configuration per line;
+      --out saves the run (a folder: one run file per model).
+  compare <model|run.json...> [--baseline M] [--batch 1] [--seq 128] [--threads N] [bench's options]
+        [--markdown | --csv]
+      Benchmarks each model (or reads saved runs) and prints params, size, FLOPs, p50, p95,
+      throughput, and speed-up, params % and size % against the baseline (default: the first).
 `;
-
-export class UsageError extends Error {}
-
-/** A small flag parser: --flag value, --flag=value, boolean flags; unknown flags are errors. */
-export function parseArgs(argv: string[], spec: Record<string, 'string' | 'boolean'>): { positional: string[]; flags: Record<string, string | boolean> } {
-  const positional: string[] = [];
-  const flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) { positional.push(a); continue; }
-    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
-    const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown option --${name}`);
-    if (kind === 'boolean') { flags[name] = true; continue; }
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new UsageError(`--${name} needs a value`);
-    flags[name] = v;
-  }
-  return { positional, flags };
-}
-
-export function positiveInt(v: string | boolean | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number (got '${v}')`);
-  return n;
-}
 
 export async function main(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
   const [command, ...rest] = argv;
@@ -57,6 +45,10 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
         await runDemo({ out: flags.out as string | undefined }, write);
         return 0;
       }
+      case 'bench':
+        return await runBench(parseBench(rest), write);
+      case 'compare':
+        return await runCompare(parseCompare(rest), write);
       case undefined: case 'help': case '--help': case '-h':
         write(USAGE);
         return command === undefined ? 2 : 0;
@@ -65,7 +57,7 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     }
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`error: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof ModelReadError) { process.stderr.write(`error: ${e.message}\n`); return 1; }
+    if (e instanceof ModelReadError || e instanceof RunFileError) { process.stderr.write(`error: ${e.message}\n`); return 1; }
     process.stderr.write(`error: ${(e as Error).stack ?? e}\n`);
     return 1;
   }

@@ -3,6 +3,7 @@
 // the typed protocol.
 import { Endpoint, type Message, type WorkerEvents, type WorkerMethods } from '../shared/protocol';
 import { InspectService } from './inspect-service';
+import { runBenchmark } from '../core/benchmark/runner';
 
 if (!process.send) {
   process.stderr.write('worker.js is started by the extension host with an IPC channel\n');
@@ -21,6 +22,31 @@ endpoint.handle('inspect', async ({ path, seq }, requestId) => {
 });
 endpoint.handle('flops', ({ path, seq }) => service.flops(path, seq));
 
+// Benchmark jobs: the engine polls `cancelled` between runs, and yields to the event loop there, so
+// a 'cancel' request is handled while a job runs; the job then answers with status 'cancelled'.
+const runningJobs = new Set<number>();
+const cancelledJobs = new Set<number>();
+endpoint.handle('benchmark', async ({ plan }, requestId) => {
+  runningJobs.add(requestId);
+  try {
+    return await runBenchmark(plan, {
+      onProgress: (progress) => endpoint.emit('benchmarkProgress', { requestId, progress }),
+      isCancelled: () => cancelledJobs.has(requestId),
+    });
+  } finally {
+    runningJobs.delete(requestId);
+    cancelledJobs.delete(requestId);
+  }
+});
+endpoint.handle('cancel', ({ requestId }) => {
+  const running = runningJobs.has(requestId);
+  if (running) cancelledJobs.add(requestId);
+  return { cancelled: running };
+});
+
 process.on('message', (m) => endpoint.receive(m));
 // The host went away: so does the worker, leaving no orphan.
 process.on('disconnect', () => process.exit(0));
+// A terminal's Ctrl-C reaches the whole process group; the host decides what it means (the CLI
+// turns it into a cooperative cancel, then kills this process if it does not stop).
+process.on('SIGINT', () => {});
