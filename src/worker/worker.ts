@@ -3,7 +3,6 @@
 // the typed protocol.
 import { Endpoint, type Message, type WorkerEvents, type WorkerMethods } from '../shared/protocol';
 import { InspectService } from './inspect-service';
-import { runBenchmark } from '../core/benchmark/runner';
 
 if (!process.send) {
   process.stderr.write('worker.js is started by the extension host with an IPC channel\n');
@@ -29,6 +28,8 @@ const cancelledJobs = new Set<number>();
 endpoint.handle('benchmark', async ({ plan }, requestId) => {
   runningJobs.add(requestId);
   try {
+    // onnxruntime loads only when a benchmark runs, so inspecting never depends on its native binary.
+    const { runBenchmark } = await import('../core/benchmark/runner');
     return await runBenchmark(plan, {
       onProgress: (progress) => endpoint.emit('benchmarkProgress', { requestId, progress }),
       isCancelled: () => cancelledJobs.has(requestId),
