@@ -128,4 +128,32 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     assert.equal(readdirSync(path.join(workspace, '.compression-lab', 'runs')).filter((n) => n.endsWith('.json')).length, 3);
     await screenshot(page(), 'benchmark-2-compare');
   });
+
+  step('3 Export CSV from the comparison writes the table', async () => {
+    const f = await comparePanel(page(), 2);
+    await f.locator('[data-testid="export-csv"]').first().click();
+    // VS Code's save dialog in the browser: a quick input holding the proposed path.
+    const input = page().locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 20_000 });
+    const target = path.join(workspace, 'comparison.csv');
+    await input.click();
+    await page().keyboard.press('Control+A');
+    await page().keyboard.type(target, { delay: 5 });
+    await page().keyboard.press('Enter');
+    const csv = path.join(workspace, 'comparison.csv');
+    for (let i = 0; i < 100 && !existsSync(csv); i++) await page().waitForTimeout(100);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3, 'header and two models');
+    assert.match(lines[0], /^model,path,baseline,batch,seq,threads,params/);
+    assert.ok(lines.slice(1).some((l) => l.startsWith('distilbert-mini,')));
+  });
+
+  step('4 after a window reload the comparison panel is restored from its runs', async () => {
+    await page().reload({ waitUntil: 'domcontentloaded' });
+    await openWorkbench(page(), server!.url, workspace, { timeoutMs: 90_000 });
+    const f = await comparePanel(page(), 2);
+    const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();
+    assert.deepEqual(models.map((m) => m.trim().split(/\s/)[0]).sort(), ['bert-mini', 'distilbert-mini']);
+    await screenshot(page(), 'benchmark-4-restored-after-reload');
+  });
 });
