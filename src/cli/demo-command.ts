@@ -5,6 +5,7 @@ import { writeModel } from '../core/onnx/onnx-writer';
 import { openModel } from '../core/open-model';
 import { analyzeModel } from '../core/analysis/model-card';
 import { formatBytes, formatCount, formatMacs, table } from './format';
+import { parseCompare, runCompare } from './compare-command';
 
 /** The demo's teacher and the four classic ways of making it lighter, at a size that builds in seconds. */
 export const DEMO_MODELS: Array<{ label: string; config: EncoderConfig }> = [
@@ -19,10 +20,12 @@ export async function runDemo(args: { out?: string }, write: (s: string) => void
   const out = path.resolve(args.out ?? 'demo-output');
   write(`Building a teacher and four students into ${out} ...`);
   const rows: string[][] = [];
+  const dirs: string[] = [];
   let teacher: { params: number; bytes: number; macs: number } | undefined;
   for (const { label, config } of DEMO_MODELS) {
     const dir = path.join(out, label.split(' ')[0].toLowerCase().replace(/[^a-z0-9-]/g, ''));
     mkdirSync(dir, { recursive: true });
+    dirs.push(dir);
     writeModel(path.join(dir, 'model.onnx'), buildEncoderClassifier(config));
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(toHfConfig(config), null, 2) + '\n');
     const card = analyzeModel(await openModel(path.join(dir, 'model.onnx')), { seq: 128 });
@@ -37,5 +40,11 @@ export async function runDemo(args: { out?: string }, write: (s: string) => void
   write('');
   write(table(['model', 'family', 'params', '% teacher', 'size', 'MACs@128', '% teacher', 'layers'], rows, [false, false, true, true, true, true, true, false]));
   write('');
+  write('Measuring latency on this machine (each model in its own worker process; batch 1, seq 128, all cores) ...');
+  write('');
+  const code = await runCompare(parseCompare([...dirs, '--batch', '1', '--seq', '128', '--warmup', '3', '--runs', '20']), write);
+  write('');
   write(`Inspect any of them: npx compression-lab inspect ${path.relative(process.cwd(), path.join(out, 'albert'))} --json`);
+  write(`Compare at other settings: npx compression-lab compare ${dirs.map((d) => path.relative(process.cwd(), d)).join(' ')} --seq 64 --threads 1`);
+  if (code !== 0) throw new Error('the latency comparison did not complete');
 }
