@@ -546,17 +546,23 @@ export async function revealInExplorer(page: Page, relPath: string, timeoutMs = 
   let row: Locator | undefined;
   for (let i = 0; i < parts.length; i++) {
     await explorerRow(page, parts[i], i + 1).first().waitFor({ state: 'visible', timeout: timeoutMs });
-    // Rows are virtualised, so DOM order is not display order: go by the list's row indices.
-    const rows = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
-      els.map((el) => ({ index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')), name: el.querySelector('.label-name')?.textContent?.trim() ?? '' })));
-    rows.sort((a, b) => a.index - b.index);
+    // Rows are virtualised, so DOM order is not display order: go by the list's row indices. A
+    // folder just expanded may not have rendered its children yet: look again until it has.
     let found: number | undefined;
-    for (const r of rows) {
-      if (r.index <= parentIndex) continue;
-      if (i > 0 && r.level <= i) break;
-      if (r.level === i + 1 && r.name === parts[i]) { found = r.index; break; }
+    const deadline = Date.now() + timeoutMs;
+    while (found === undefined) {
+      const rows = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
+        els.map((el) => ({ index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')), name: el.querySelector('.label-name')?.textContent?.trim() ?? '' })));
+      rows.sort((a, b) => a.index - b.index);
+      for (const r of rows) {
+        if (r.index <= parentIndex) continue;
+        if (i > 0 && r.level <= i) break;
+        if (r.level === i + 1 && r.name === parts[i]) { found = r.index; break; }
+      }
+      if (found !== undefined) break;
+      if (Date.now() > deadline) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'`);
+      await page.waitForTimeout(100);
     }
-    if (found === undefined) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'`);
     parentIndex = found;
     row = page.locator(`.explorer-folders-view .monaco-list-row[data-index="${found}"]`);
     if (i < parts.length - 1) {
@@ -684,5 +690,56 @@ export async function setColorTheme(page: Page, theme: string, timeoutMs = 30_00
   while ((await themeIdClass(page)) === before) {
     if (Date.now() > deadline) throw new Error(`theme class still ${before} ${timeoutMs} ms after choosing "${theme}"`);
     await sleep(100);
+  }
+}
+
+/**
+ * Waits until an extension's contributions are loaded: its command is listed in the palette.
+ * Files opened before that open in the default editor, not the extension's custom editor.
+ */
+export async function waitForCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
+  const row = quickPickRow(page, title);
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    await openQuickInput(page, 'F1', timeoutMs);
+    await page.locator(QUICK_INPUT_BOX).fill(`>${title}`);
+    try {
+      await row.first().waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(3000 * attempt, deadline - Date.now())) });
+      await page.keyboard.press('Escape');
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (Date.now() >= deadline) throw new Error(`command '${title}' not listed within ${timeoutMs} ms: is the extension installed?`, { cause: e });
+    }
+  }
+}
+
+/**
+ * Types a path into VS Code's own file dialog (the browser's simple dialog, a quick input that
+ * completes as one types) and accepts it once the value has settled on exactly that path.
+ */
+export async function acceptPathInFileDialog(page: Page, target: string, timeoutMs = 20_000): Promise<void> {
+  const input = page.locator(QUICK_INPUT_BOX);
+  await input.waitFor({ state: 'visible', timeout: timeoutMs });
+  for (let attempt = 1; ; attempt++) {
+    await input.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(target, { delay: 15 });
+    // The dialog rewrites the value as it lists folders: wait until it stops changing.
+    let last = '';
+    let stableSince = Date.now();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const v = await input.inputValue();
+      if (v !== last) { last = v; stableSince = Date.now(); }
+      else if (Date.now() - stableSince > 800) break;
+      await page.waitForTimeout(100);
+    }
+    if (last === target) {
+      await page.keyboard.press('Enter');
+      await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: timeoutMs });
+      return;
+    }
+    if (attempt >= 3) throw new Error(`file dialog: the value settled on '${last}', not '${target}'`);
   }
 }
