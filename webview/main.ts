@@ -10,6 +10,7 @@ import type { ModelCard } from '../src/core/analysis/model-card';
 import type { FlopsReport } from '../src/core/analysis/flops';
 import { append, h, replaceChildren, setText } from './dom';
 import { drawComponentChart, drawLayerChart, readTheme } from './charts';
+import { onThemeChange } from './shared/theme';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
@@ -472,28 +473,6 @@ function breakable(name: string): Node[] {
 // ---------------------------------------------------------------------------------------------
 // Theme changes
 
-/** Calls `fn` (once per frame at most) when VS Code switches theme: it changes the body class and the root's variables. */
-function onThemeChange(fn: () => void): () => void {
-  let frame = 0;
-  let last = themeKey();
-  const obs = new MutationObserver(() => {
-    cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => {
-      const key = themeKey();
-      if (key === last) return;
-      last = key;
-      fn();
-    });
-  });
-  obs.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id', 'data-vscode-theme-kind'] });
-  obs.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
-  return () => { obs.disconnect(); cancelAnimationFrame(frame); };
-}
-
-function themeKey(): string {
-  const t = readTheme();
-  return [document.body.className, t.foreground, t.background, t.blue, t.purple, t.orange, t.green, t.yellow, t.red, t.grid, t.fontFamily, t.fontSize].join('|');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Wiring

@@ -26,14 +26,9 @@ export function formatCount(n: number): string {
   return neg ? `-${out}` : out;
 }
 
-/** Bytes in binary units, as the CLI prints them: 261048 -> '255 KB', 1.2 MiB -> '1.20 MB'. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
+/** Bytes in binary units, exactly as the CLI prints them: 261048 -> '255 KB'. */
+import { formatBytes } from '../src/cli/format';
+export { formatBytes };
 
 /** Multiply-adds: 16777216 -> '16.78 M MACs'. */
 export function formatMacs(n: number): string {

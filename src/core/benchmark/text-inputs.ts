@@ -54,7 +54,7 @@ export function readTexts(file: string, limit = Infinity): string[] {
   return texts;
 }
 
-function readJson(file: string, what: string): Record<string, unknown> {
+export function readJson(file: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));

@@ -4,10 +4,10 @@
 // of N batches, cut into batches, and the batches shuffled, which keeps batches of similar
 // lengths (little padding) while the order stays random. The order of an epoch depends only on
 // (seed, epoch) and the options, so a run resumes from (epoch, position) exactly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TextInputError } from '../../benchmark/text-inputs';
+import { readJson, TextInputError } from '../../benchmark/text-inputs';
 import { seededRandom } from '../../onnx/graph-builder';
 import type { Batch } from '../types';
 import { DatasetError, type Dataset } from './dataset';
@@ -57,16 +57,6 @@ export function loadTokenizer(file: string): LoadedTokenizer {
   };
 }
 
-function readJson(file: string, what: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new TextInputError(file, `cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TextInputError(file, `the ${what} is not a JSON object`);
-  return parsed as Record<string, unknown>;
-}
 
 /** A dataset's rows as token ids, flat: row r is [offsets[r], offsets[r + 1]). */
 export interface TokenizedDataset {
