@@ -8,18 +8,9 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  acceptPathInFileDialog, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, REPO_ROOT, revealInExplorer, runCommand, screenshot,
+  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, revealInExplorer, runCommand, screenshot,
   startCodeServer, tempDir, withFailureScreenshot, type Browser, type CodeServer,
 } from './harness';
-
-const BERT_FAMILY = path.resolve(REPO_ROOT, '../shared/corpus/bert-family');
-
-function vsixPath(): string {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-  const file = path.join(REPO_ROOT, 'out', `${pkg.name}-linux-x64-${pkg.version}.vsix`);
-  assert.ok(existsSync(file), 'the VSIX is built: npm run package -- --target linux-x64');
-  return file;
-}
 
 async function comparePanel(page: Page, rows: number): Promise<Frame> {
   return findWebviewFrame(page, async (f) => (await f.locator('[data-testid="compare-row"]').count().catch(() => 0)) === rows, 120_000);
@@ -49,7 +40,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     workspace = path.join(root, 'workspace');
     for (const m of ['bert-mini', 'distilbert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
     server = await startCodeServer({
-      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: vsixPath(), timeoutMs: 90_000,
+      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: builtVsix(), timeoutMs: 90_000,
       settings: {
         'compressionLab.benchmark.warmup': 2,
         'compressionLab.benchmark.runs': 400,

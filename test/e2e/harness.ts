@@ -743,3 +743,14 @@ export async function acceptPathInFileDialog(page: Page, target: string, timeout
     if (attempt >= 3) throw new Error(`file dialog: the value settled on '${last}', not '${target}'`);
   }
 }
+
+/** The corpus of shared BERT-family model folders (read in place, copied into test workspaces). */
+export const BERT_FAMILY = path.resolve(REPO_ROOT, '../shared/corpus/bert-family');
+
+/** The packaged linux-x64 VSIX the e2e tests install (`npm run package -- --target linux-x64`). */
+export function builtVsix(): string {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const file = path.join(REPO_ROOT, 'out', `${pkg.name}-linux-x64-${pkg.version}.vsix`);
+  if (!existsSync(file)) throw new Error(`${file} is not built: npm run package -- --target linux-x64`);
+  return file;
+}

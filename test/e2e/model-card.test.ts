@@ -4,23 +4,13 @@
 // Run: npm run test:e2e (packages the VSIX and installs code-server first, cached).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  acceptPathInFileDialog, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, REPO_ROOT, runCommand, screenshot,
+  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, runCommand, screenshot,
   setColorTheme, startCodeServer, tempDir, themeType, withFailureScreenshot, type Browser, type CodeServer,
 } from './harness';
-
-const BERT_FAMILY = path.resolve(REPO_ROOT, '../shared/corpus/bert-family');
-
-function vsixPath(): string {
-  const out = path.join(REPO_ROOT, 'out');
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-  const name = readdirSync(out).find((f) => f === `${pkg.name}-linux-x64-${pkg.version}.vsix`);
-  assert.ok(name, 'the VSIX is built: npm run package -- --target linux-x64');
-  return path.join(out, name);
-}
 
 /** The card's frame for a file: the one webview whose title line names it. */
 async function card(page: Page, fileName: string, expect: RegExp): Promise<Frame> {
@@ -52,7 +42,7 @@ describe('model card in a real VS Code', { timeout: 600_000 }, () => {
     for (const m of ['bert-mini', 'albert-mini', 'distilbert-mini', 'mobilebert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
     writeFileSync(path.join(workspace, 'broken.onnx'), readFileSync(path.join(BERT_FAMILY, 'bert-mini', 'model.onnx')).subarray(0, 4000));
     server = await startCodeServer({
-      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: vsixPath(),
+      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: builtVsix(),
       settings: { 'workbench.colorTheme': 'Default Light Modern' }, timeoutMs: 90_000,
     });
     browser = await launchBrowser();
