@@ -5,6 +5,10 @@ import { parseArgs, positiveInt, UsageError } from './args';
 import { parseBench, runBench } from './bench-command';
 import { parseCompare, runCompare } from './compare-command';
 import { RunFileError } from '../core/benchmark/run-file';
+import { TextInputError } from '../core/benchmark/text-inputs';
+import { DatasetError } from '../core/training/data/dataset';
+import { CheckpointError } from '../core/training/checkpoint';
+import { AutodiffError } from '../core/training/autodiff/emitter';
 
 const USAGE = `usage: compression-lab <command> [options]
 
@@ -14,7 +18,7 @@ commands:
       component and per layer, shared weights, dtypes, bytes, FLOPs at --seq tokens (default 128).
   demo [--out DIR]
       Builds a BERT teacher and its DistilBERT-, TinyBERT-, ALBERT- and MobileBERT-style students
-      with the graph builder, then inspects them side by side.
+      with the graph builder, then inspects and benchmarks them side by side.
   bench <model...> [--batch 1,8] [--seq 32,128] [--threads 1,2] [--warmup N] [--runs N | --duration S]
         [--opt all|extended|basic|disabled] [--mode sequential|parallel] [--no-arena] [--provider cpu]
         [--text FILE --tokenizer tokenizer.json] [--json | --csv] [--out FILE|DIR] [--timeout S]
@@ -26,6 +30,14 @@ commands:
         [--markdown | --csv]
       Benchmarks each model (or reads saved runs) and prints params, size, FLOPs, p50, p95,
       throughput, and speed-up, params % and size % against the baseline (default: the first).
+  train --model M.onnx --data D --out trained.onnx [--tokenizer tokenizer.json] [--text-column C]
+        [--label-column C] [--max-length N] [--optimizer sgd|adamw] [--lr X] [--momentum X]
+        [--weight-decay X] [--batch-size N] [--epochs N | --max-steps N] [--seed N] [--no-shuffle]
+        [--eval D2] [--log FILE.jsonl] [--warmup-ratio X] [--clip-norm X] [--grad-accumulation N]
+        [--checkpoint FILE.safetensors] [--checkpoint-every N] [--resume FILE] [--threads N]
+      Fine-tunes an ONNX sequence classifier (cross-entropy on its logits; autodiff over the ONNX
+      graph, run in onnxruntime) on TSV, CSV or JSONL rows of text or pre-tokenized input_ids, and
+      writes the trained model as a plain inference ONNX. --log writes one JSON line per step.
 `;
 
 export async function main(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
@@ -49,6 +61,11 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
         return await runBench(parseBench(rest), write);
       case 'compare':
         return await runCompare(parseCompare(rest), write);
+      case 'train': {
+        // Loaded on demand: training pulls in onnxruntime, which inspect and the others do not need.
+        const { parseTrain, runTrain } = await import('./train-command');
+        return await runTrain(parseTrain(rest), write);
+      }
       case undefined: case 'help': case '--help': case '-h':
         write(USAGE);
         return command === undefined ? 2 : 0;
@@ -57,7 +74,9 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     }
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`error: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof ModelReadError || e instanceof RunFileError) { process.stderr.write(`error: ${e.message}\n`); return 1; }
+    // Errors about the user's files and settings: the message says it all, a stack would not help.
+    const userFacing = [ModelReadError, RunFileError, DatasetError, CheckpointError, TextInputError, AutodiffError];
+    if (userFacing.some((k) => e instanceof k)) { process.stderr.write(`error: ${(e as Error).message}\n`); return 1; }
     process.stderr.write(`error: ${(e as Error).stack ?? e}\n`);
     return 1;
   }

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { train } from '../../../src/core/training/trainer';
+import { onnxReader } from '../../../src/core/readers/onnx-reader';
+import { loadTensor } from '../../../src/core/tensor-values';
+import { BERT_FAMILY, requireShared } from '../../helpers/paths';
+
+requireShared();
+const dir = mkdtempSync(path.join(tmpdir(), 'mcl-trainer-'));
+const MODEL = path.join(BERT_FAMILY, 'bert-mini', 'model.onnx');
+
+/** Pre-tokenized rows whose label (3 classes) is decided by the second token: learnable, not trivial. */
+function writeData(file: string, rows: number, seed: number): string {
+  let s = seed;
+  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const len = 4 + Math.floor(rand() * 8);
+    const ids = [101, ...Array.from({ length: len - 2 }, () => 110 + Math.floor(rand() * 380)), 102];
+    lines.push(JSON.stringify({ input_ids: ids, label: ids[1] % 3 }));
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+const readLog = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; lr?: number; accuracy?: number; eval?: boolean });
+
+test('fine-tunes the exporter\'s bert-mini graph: the loss falls and accuracy rises', { timeout: 120_000 }, async () => {
+  const data = writeData(path.join(dir, 'train.jsonl'), 192, 1);
+  const log = path.join(dir, 'fit.jsonl');
+  const r = await train({ model: MODEL, data, eval: data, out: path.join(dir, 'fit.onnx'), optimizer: 'adamw', lr: 3e-3, batchSize: 16, epochs: 8, log, threads: 1, warmupRatio: 0.05 });
+  const steps = readLog(log).filter((l) => !l.eval);
+  assert.equal(steps.length, r.steps);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(steps.slice(0, 8).map((l) => l.loss!));
+  const last = mean(steps.slice(-8).map((l) => l.loss!));
+  assert.ok(last < 0.6 * first, `loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+  for (const l of steps) assert.ok(typeof l.lr === 'number' && Number.isFinite(l.loss!), 'each line has step, loss, lr');
+  const evals = readLog(log).filter((l) => l.eval);
+  assert.ok(evals.length >= 1 && evals[evals.length - 1].accuracy! > 0.6, `accuracy ${evals.map((e) => e.accuracy)}`);
+});
+
+test('resuming from a checkpoint continues the exact loss curve', { timeout: 120_000 }, async () => {
+  const data = writeData(path.join(dir, 'resume.jsonl'), 96, 2);
+  const base = { model: MODEL, data, optimizer: 'adamw' as const, lr: 2e-3, batchSize: 16, threads: 1, seed: 5 };
+  const full = path.join(dir, 'full.jsonl');
+  await train({ ...base, maxSteps: 12, out: path.join(dir, 'full.onnx'), log: full });
+  const resumed = path.join(dir, 'resumed.jsonl');
+  // Stop after 5 steps (as Ctrl-C would): the run ends by writing its checkpoint.
+  const mid = path.join(dir, 'mid.safetensors');
+  let batches = 0;
+  await train({ ...base, maxSteps: 12, out: path.join(dir, 'stop5.onnx'), checkpoint: mid, log: path.join(dir, 'stop5.jsonl') }, { isCancelled: () => ++batches > 5 });
+  await train({ ...base, maxSteps: 12, out: path.join(dir, 'resumed.onnx'), log: resumed, resume: mid });
+  const a = readLog(full).map((l) => [l.step, l.loss]);
+  const b = readLog(resumed).map((l) => [l.step, l.loss]);
+  assert.ok(b.length > 0 && b[0][0] === 6, `resumed from step ${b[0]?.[0]}`);
+  assert.deepEqual(b, a.slice(a.length - b.length), 'the same losses, step for step');
+  const fullW = await onnxReader.read(path.join(dir, 'full.onnx'));
+  const resW = await onnxReader.read(path.join(dir, 'resumed.onnx'));
+  const w = (m: typeof fullW, n: string) => loadTensor(m.tensors.find((t) => t.name === n)!).values;
+  assert.deepEqual(w(resW, 'bert.embeddings.word_embeddings.weight'), w(fullW, 'bert.embeddings.word_embeddings.weight'));
+});
+
+test('the exported model is the same graph with the trained weights, and onnxruntime runs it', { timeout: 120_000 }, async () => {
+  const data = writeData(path.join(dir, 'export.jsonl'), 32, 3);
+  const out = path.join(dir, 'exported.onnx');
+  await train({ model: MODEL, data, out, optimizer: 'sgd', lr: 0.05, batchSize: 16, maxSteps: 2, threads: 1 });
+  const before = await onnxReader.read(MODEL);
+  const after = await onnxReader.read(out);
+  assert.deepEqual(after.onnx!.nodes.map((n) => [n.opType, n.inputs, n.outputs]), before.onnx!.nodes.map((n) => [n.opType, n.inputs, n.outputs]));
+  assert.deepEqual(after.tensors.map((t) => [t.name, t.shape, t.dtype]), before.tensors.map((t) => [t.name, t.shape, t.dtype]));
+  const changed = after.tensors.filter((t) => t.dtype === 'float32' && t.elements > 1).filter((t) => {
+    const a = loadTensor(t).values as Float32Array;
+    const b = loadTensor(before.tensors.find((x) => x.name === t.name)!).values as Float32Array;
+    return a.some((v, i) => v !== b[i]);
+  });
+  assert.ok(changed.length > 10, `${changed.length} weights changed`);
+  const s = await ort.InferenceSession.create(out);
+  const ids = BigInt64Array.from([101n, 200n, 300n, 102n]);
+  const r = await s.run({ input_ids: new ort.Tensor('int64', ids, [1, 4]), attention_mask: new ort.Tensor('int64', new BigInt64Array(4).fill(1n), [1, 4]), token_type_ids: new ort.Tensor('int64', new BigInt64Array(4), [1, 4]) });
+  assert.deepEqual(r.logits.dims, [1, 3]);
+});
