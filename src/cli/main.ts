@@ -34,7 +34,7 @@ commands:
         [--label-column C] [--max-length N] [--optimizer sgd|adamw] [--lr X] [--momentum X]
         [--weight-decay X] [--batch-size N] [--epochs N | --max-steps N] [--seed N] [--no-shuffle]
         [--eval D2] [--log FILE.jsonl] [--warmup-ratio X] [--clip-norm X] [--grad-accumulation N]
-        [--checkpoint FILE.safetensors] [--checkpoint-every N] [--resume FILE] [--threads N]
+        [--checkpoint FILE.safetensors] [--checkpoint-every N] [--resume FILE] [--threads N] [--dropout X]
       Fine-tunes an ONNX sequence classifier (cross-entropy on its logits; autodiff over the ONNX
       graph, run in onnxruntime) on TSV, CSV or JSONL rows of text or pre-tokenized input_ids, and
       writes the trained model as a plain inference ONNX. --log writes one JSON line per step.

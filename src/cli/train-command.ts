@@ -25,10 +25,7 @@ export function parseTrain(argv: string[]): TrainOptions {
   const optimizer = flags.optimizer ?? 'adamw';
   if (optimizer !== 'sgd' && optimizer !== 'adamw') throw new UsageError("--optimizer must be 'sgd' or 'adamw'");
   const dropout = nonNegative(flags.dropout, 'dropout');
-  if (dropout !== undefined && dropout > 0) {
-    // The exported graphs this trains hold no Dropout nodes; adding them is not done yet.
-    throw new UsageError('--dropout is not supported yet: the forward graph would need Dropout nodes');
-  }
+  if (dropout !== undefined && dropout >= 1) throw new UsageError('--dropout must be below 1');
   const lr = nonNegative(flags.lr, 'lr');
   return {
     model: flags.model as string,
@@ -56,6 +53,7 @@ export function parseTrain(argv: string[]): TrainOptions {
     checkpointEvery: flags['checkpoint-every'] !== undefined ? positiveInt(flags['checkpoint-every'], 'checkpoint-every', 1) : undefined,
     resume: flags.resume as string | undefined,
     threads: flags.threads !== undefined ? positiveInt(flags.threads, 'threads', 1) : undefined,
+    dropout,
   };
 }
 

@@ -22,6 +22,12 @@ export interface EncoderConfig {
   /** MobileBERT: the narrow body's width and how many FFNs each block stacks. */
   bottleneckSize?: number;
   numFeedforwardNetworks?: number;
+  /**
+   * Emit Dropout nodes where Hugging Face applies dropout (embeddings, attention probabilities,
+   * each sub-layer's output, the classifier's input), with this ratio. They are identities at
+   * inference; training switches them on. Undefined: no Dropout nodes, as in exported graphs.
+   */
+  dropout?: number;
   /** MobileBERT: 'no_norm' (Hugging Face's default, an elementwise affine map) or real LayerNorm. */
   normalization?: 'no_norm' | 'layer_norm';
   /** Feed-forward activation; defaults follow each family's Hugging Face config (ALBERT gelu_new, MobileBERT relu). */
@@ -31,7 +37,7 @@ export interface EncoderConfig {
   seed?: number;
 }
 
-export function withDefaults(c: EncoderConfig): Required<EncoderConfig> {
+export function withDefaults(c: EncoderConfig): Required<Omit<EncoderConfig, 'dropout'>> & Pick<EncoderConfig, 'dropout'> {
   return {
     typeVocabSize: c.family === 'distilbert' ? 0 : 2,
     embeddingSize: c.hiddenSize,
@@ -44,7 +50,7 @@ export function withDefaults(c: EncoderConfig): Required<EncoderConfig> {
     initStd: 0.02,
     seed: 42,
     ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)),
-  } as Required<EncoderConfig>;
+  } as Required<Omit<EncoderConfig, 'dropout'>> & Pick<EncoderConfig, 'dropout'>;
 }
 
 /** The Hugging Face config.json that describes the same model, so the builder's output is a model folder. */
@@ -63,7 +69,7 @@ export function toHfConfig(config: EncoderConfig): Record<string, unknown> {
   }
 }
 
-function validate(c: Required<EncoderConfig>): void {
+function validate(c: ReturnType<typeof withDefaults>): void {
   const positive = ['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'numLabels', 'embeddingSize', 'numHiddenGroups', 'bottleneckSize', 'numFeedforwardNetworks'] as const;
   for (const k of positive) if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`config.${k} must be a positive integer (got ${c[k]})`);
   const attnWidth = c.family === 'mobilebert' ? c.bottleneckSize : c.hiddenSize;
@@ -114,6 +120,9 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
     return g.op1('Mul', [g.op1('Mul', [x, g.const('float32', [], [0.5])]), g.op1('Add', [erf, g.const('float32', [], [1])])], undefined, `${hint}/gelu`);
   };
 
+  const drop = (x: string, hint: string): string =>
+    c.dropout === undefined ? x : g.op1('Dropout', [x, g.const('float32', [], [c.dropout])], undefined, `${hint}/dropout`);
+
   const root = c.family;
   const types = c.typeVocabSize > 0;
   g.inputs.push({ name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] });
@@ -139,6 +148,7 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
   x = g.op1('Add', [x, g.op1('Gather', [`${root}.embeddings.position_embeddings.weight`, positions], undefined, 'embeddings/position_embeddings')]);
   if (types) x = g.op1('Add', [x, g.op1('Gather', [`${root}.embeddings.token_type_embeddings.weight`, 'token_type_ids'], undefined, 'embeddings/token_type_embeddings')]);
   x = c.family === 'mobilebert' ? noNorm(x, `${root}.embeddings.LayerNorm`, c.hiddenSize) : layerNorm(x, `${root}.embeddings.LayerNorm`, E);
+  x = drop(x, 'embeddings');
   if (c.family === 'albert') x = linear(x, `${root}.encoder.embedding_hidden_mapping_in`, E, c.hiddenSize);
 
   // Additive attention mask [batch, 1, 1, sequence]: 0 where attended, a large negative where padded.
@@ -151,7 +161,7 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
     const qh = split(q);
     const kt = g.op1('Transpose', [g.op1('Reshape', [k, g.const('int64', [4], [0, 0, c.numHeads, hd])])], { perm: attr.ints([0, 2, 3, 1]) }, `${hint}/split_heads`);
     const scores = g.op1('Add', [g.op1('Div', [g.op1('MatMul', [qh, kt], undefined, `${hint}/scores`), g.const('float32', [], [Math.sqrt(hd)])]), maskAdd], undefined, `${hint}/scores`);
-    const probs = g.op1('Softmax', [scores], { axis: attr.i(-1) }, `${hint}/probs`);
+    const probs = drop(g.op1('Softmax', [scores], { axis: attr.i(-1) }, `${hint}/probs`), `${hint}/probs`);
     const ctx = g.op1('Transpose', [g.op1('MatMul', [probs, split(v)], undefined, `${hint}/context`)], { perm: attr.ints([0, 2, 1, 3]) });
     return g.op1('Reshape', [ctx, g.const('int64', [3], [0, 0, width])], undefined, `${hint}/merge_heads`);
   };
@@ -162,14 +172,14 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
     if (c.family === 'bert') {
       const p = `${root}.encoder.layer.${l}`;
       const a = attention(linear(x, `${p}.attention.self.query`, H, H), linear(x, `${p}.attention.self.key`, H, H), linear(x, `${p}.attention.self.value`, H, H), H, `${p}.attention`);
-      const h1 = layerNorm(g.op1('Add', [linear(a, `${p}.attention.output.dense`, H, H), x]), `${p}.attention.output.LayerNorm`, H);
-      const ff = linear(gelu(linear(h1, `${p}.intermediate.dense`, H, I), p), `${p}.output.dense`, I, H);
+      const h1 = layerNorm(g.op1('Add', [drop(linear(a, `${p}.attention.output.dense`, H, H), p), x]), `${p}.attention.output.LayerNorm`, H);
+      const ff = drop(linear(gelu(linear(h1, `${p}.intermediate.dense`, H, I), p), `${p}.output.dense`, I, H), p);
       x = layerNorm(g.op1('Add', [ff, h1]), `${p}.output.LayerNorm`, H);
     } else if (c.family === 'distilbert') {
       const p = `${root}.transformer.layer.${l}`;
       const a = attention(linear(x, `${p}.attention.q_lin`, H, H), linear(x, `${p}.attention.k_lin`, H, H), linear(x, `${p}.attention.v_lin`, H, H), H, `${p}.attention`);
-      const h1 = layerNorm(g.op1('Add', [linear(a, `${p}.attention.out_lin`, H, H), x]), `${p}.sa_layer_norm`, H);
-      const ff = linear(gelu(linear(h1, `${p}.ffn.lin1`, H, I), p), `${p}.ffn.lin2`, I, H);
+      const h1 = layerNorm(g.op1('Add', [drop(linear(a, `${p}.attention.out_lin`, H, H), p), x]), `${p}.sa_layer_norm`, H);
+      const ff = drop(linear(gelu(linear(h1, `${p}.ffn.lin1`, H, I), p), `${p}.ffn.lin2`, I, H), p);
       x = layerNorm(g.op1('Add', [ff, h1]), `${p}.output_layer_norm`, H);
     } else if (c.family === 'albert') {
       const perGroup = c.numLayers / c.numHiddenGroups;
@@ -178,8 +188,8 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
       const create = l % perGroup === 0;
       const lin = (t: string, n: string, i: number, o: number) => linear(t, `${p}.${n}`, i, o, `${p}.${n}.weight`, `${p}.${n}.bias`, create);
       const a = attention(lin(x, 'attention.query', H, H), lin(x, 'attention.key', H, H), lin(x, 'attention.value', H, H), H, `${p}.attention`);
-      const h1 = layerNorm(g.op1('Add', [lin(a, 'attention.dense', H, H), x]), `${p}.attention.LayerNorm`, H, create);
-      const ff = lin(gelu(lin(h1, 'ffn', H, I), p), 'ffn_output', I, H);
+      const h1 = layerNorm(g.op1('Add', [drop(lin(a, 'attention.dense', H, H), p), x]), `${p}.attention.LayerNorm`, H, create);
+      const ff = drop(lin(gelu(lin(h1, 'ffn', H, I), p), 'ffn_output', I, H), p);
       x = layerNorm(g.op1('Add', [ff, h1]), `${p}.full_layer_layer_norm`, H, create);
     } else {
       const B = c.bottleneckSize;
@@ -195,7 +205,7 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
       }
       const inner = gelu(linear(h, `${p}.intermediate.dense`, B, I), p);
       const out = noNorm(g.op1('Add', [linear(inner, `${p}.output.dense`, I, B), h]), `${p}.output.LayerNorm`, B);
-      x = noNorm(g.op1('Add', [linear(out, `${p}.output.bottleneck.dense`, B, H), x]), `${p}.output.bottleneck.LayerNorm`, H);
+      x = noNorm(g.op1('Add', [drop(linear(out, `${p}.output.bottleneck.dense`, B, H), p), x]), `${p}.output.bottleneck.LayerNorm`, H);
     }
   }
 
@@ -204,11 +214,11 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
   let logits: string;
   if (c.family === 'distilbert') {
     const pre = g.op1('Relu', [linear(cls, 'pre_classifier', H, H)]);
-    logits = linear(pre, 'classifier', H, c.numLabels);
+    logits = linear(drop(pre, 'classifier'), 'classifier', H, c.numLabels);
   } else {
     const pooler = c.family === 'albert' ? `${root}.pooler` : `${root}.pooler.dense`;
     const pooled = g.op1('Tanh', [linear(cls, pooler, H, H)]);
-    logits = linear(pooled, 'classifier', H, c.numLabels);
+    logits = linear(drop(pooled, 'classifier'), 'classifier', H, c.numLabels);
   }
   g.nodes.push({ opType: 'Identity', inputs: [logits], outputs: ['logits'], name: 'logits' });
   g.outputs.push({ name: 'logits', dtype: 'float32', shape: ['batch', c.numLabels] });

@@ -49,6 +49,8 @@ export interface TrainOptions {
   checkpointEvery?: number;
   resume?: string;
   threads?: number;
+  /** Dropout ratio for the model's Dropout nodes during training (the model must have them). */
+  dropout?: number;
 }
 
 export interface StepLog {
@@ -131,6 +133,21 @@ async function evaluate(session: ort.InferenceSession, logitsName: string, param
   return { accuracy: total ? correct / total : 0, loss: total ? lossSum / total : 0, examples: total };
 }
 
+/**
+ * The forward graph with every Dropout node's ratio set to `ratio`, for training. A graph with
+ * no Dropout nodes (exports of inference graphs have none) cannot take --dropout: say so.
+ */
+function withDropoutRatio(forward: ModelSpec, ratio: number | undefined, file: string): ModelSpec {
+  if (!ratio) return forward;
+  if (!(ratio > 0 && ratio < 1)) throw new Error(`--dropout must be between 0 and 1 (got ${ratio})`);
+  const dropouts = forward.graph.nodes.filter((n) => n.opType === 'Dropout' && !n.domain);
+  if (dropouts.length === 0) throw new Error(`${file}: the model has no Dropout nodes to apply --dropout to (graphs exported for inference usually have none); train without it, or build the model with dropout sites`);
+  const name = 'compression_lab/dropout_ratio';
+  const constant = { opType: 'Constant', inputs: [], outputs: [name], name, attributes: { value: { type: 'tensor' as const, value: { name, dtype: 'float32' as const, dims: [], values: Float32Array.of(ratio) } } } };
+  const nodes = forward.graph.nodes.map((n) => (n.opType === 'Dropout' && !n.domain ? { ...n, inputs: [n.inputs[0], name, ...n.inputs.slice(2)] } : n));
+  return { ...forward, graph: { ...forward.graph, nodes: [constant, ...nodes] } };
+}
+
 /** The forward graph with the trainable initializers turned into inputs (fed the current values). */
 function forwardWithParamInputs(forward: ModelSpec, params: readonly Parameter[]): ModelSpec {
   const names = new Set(params.map((p) => p.name));
@@ -162,7 +179,9 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const evalData = o.eval ? new Batcher(tokenizedFor(o.eval, o, vocabSize, numLabels), { batchSize: 64, shuffle: false }) : undefined;
 
   const trainable = trainableCandidates(forward);
-  const graph = await buildTrainingGraph(forward, { trainable, loss: { kind: 'cross-entropy', logits: logitsName } });
+  const graph = await buildTrainingGraph(withDropoutRatio(forward, o.dropout, model.weightsPath), {
+    trainable, loss: { kind: 'cross-entropy', logits: logitsName }, dropout: o.dropout ? 'train' : 'eval', dropoutSeed: seed,
+  });
   const session = await TrainingSession.create(graph, { threads: o.threads });
   let evalSession: ort.InferenceSession | undefined;
 

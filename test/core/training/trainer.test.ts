@@ -84,3 +84,29 @@ test('the exported model is the same graph with the trained weights, and onnxrun
   const r = await s.run({ input_ids: new ort.Tensor('int64', ids, [1, 4]), attention_mask: new ort.Tensor('int64', new BigInt64Array(4).fill(1n), [1, 4]), token_type_ids: new ort.Tensor('int64', new BigInt64Array(4), [1, 4]) });
   assert.deepEqual(r.logits.dims, [1, 3]);
 });
+
+test('--dropout trains through the model\'s Dropout nodes, seeded; a graph without them is refused', { timeout: 120_000 }, async () => {
+  const { buildEncoderClassifier } = await import('../../../src/core/onnx/bert-builder');
+  const { writeModel, serializeModel } = await import('../../../src/core/onnx/onnx-writer');
+  const config = { family: 'bert' as const, vocabSize: 500, hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64, maxPositions: 64, numLabels: 3 };
+  // Dropout sites are identities at inference: same logits as the model without them.
+  const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from([101n, 150n, 220n, 102n]), [1, 4]), attention_mask: new ort.Tensor('int64', new BigInt64Array(4).fill(1n), [1, 4]), token_type_ids: new ort.Tensor('int64', new BigInt64Array(4), [1, 4]) };
+  const plain = await (await ort.InferenceSession.create(serializeModel(buildEncoderClassifier(config)))).run(feeds);
+  const sited = await (await ort.InferenceSession.create(serializeModel(buildEncoderClassifier({ ...config, dropout: 0.1 })))).run(feeds);
+  assert.deepEqual(sited.logits.data, plain.logits.data);
+
+  const model = path.join(dir, 'dropout.onnx');
+  writeModel(model, buildEncoderClassifier({ ...config, dropout: 0.1 }));
+  const data = writeData(path.join(dir, 'dropout.jsonl'), 64, 4);
+  const run = async (name: string, dropout?: number) => {
+    const log = path.join(dir, `${name}.jsonl`);
+    await train({ model, data, out: path.join(dir, `${name}.onnx`), batchSize: 16, maxSteps: 4, lr: 1e-3, threads: 1, log, dropout });
+    return readLog(log).map((l) => l.loss);
+  };
+  const a = await run('drop-a', 0.3);
+  const b = await run('drop-b', 0.3);
+  const none = await run('drop-none');
+  assert.deepEqual(a, b, 'same seed, same masks, same losses');
+  assert.notDeepEqual(a, none, 'dropout changes the training');
+  await assert.rejects(train({ model: MODEL, data, out: path.join(dir, 'no.onnx'), maxSteps: 1, dropout: 0.1 }), /has no Dropout nodes/);
+});
