@@ -90,11 +90,13 @@ function striped(t: ChartTheme, color: string): CanvasPattern | string {
   return g.createPattern(c, 'repeat') ?? color;
 }
 
-function font(t: ChartTheme, delta = 0, weight?: 'bold') {
+/** Chart fonts follow the editor's, a little smaller or larger by `delta`. */
+export function font(t: ChartTheme, delta = 0, weight?: 'bold') {
   return { family: t.fontFamily, size: Math.max(9, t.fontSize + delta), weight };
 }
 
-function tooltip(t: ChartTheme) {
+/** Tooltips in the theme's colours (shared by every chart the webviews draw). */
+export function tooltip(t: ChartTheme) {
   return {
     backgroundColor: t.background,
     titleColor: t.foreground,

@@ -7,7 +7,7 @@ import {
   LogarithmicScale, PointElement, ScatterController, Tooltip,
   type ChartConfiguration, type Plugin, type PointStyle, type Scale,
 } from 'chart.js';
-import type { ChartTheme } from '../charts';
+import { font, tooltip as baseTooltip, type ChartTheme } from '../charts';
 import { formatCount, formatMacsShort } from '../view-model';
 import { barLabelWidth, formatMs, shortLabel, wrapLabel, type LatencyBars, type ScatterChart, type SeqChart } from './view-model';
 
@@ -39,23 +39,9 @@ export function withAlpha(color: string, alpha: number): string {
   return color;
 }
 
-function font(t: ChartTheme, delta = 0, weight?: 'bold') {
-  return { family: t.fontFamily, size: Math.max(9, t.fontSize + delta), weight };
-}
-
+/** The card's tooltip, with point-style swatches: each model has its own point shape here. */
 function tooltip(t: ChartTheme) {
-  return {
-    backgroundColor: t.background,
-    titleColor: t.foreground,
-    bodyColor: t.foreground,
-    borderColor: t.contrastBorder ?? t.grid,
-    borderWidth: 1,
-    titleFont: font(t, 0, 'bold'),
-    bodyFont: font(t),
-    displayColors: true,
-    usePointStyle: true,
-    padding: 8,
-  };
+  return { ...baseTooltip(t), usePointStyle: true };
 }
 
 function axisTitle(t: ChartTheme, text: string) {
