@@ -267,7 +267,8 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
     await runEval(epoch);
   }
   if (evalData && (evals.length === 0 || evals[evals.length - 1].step !== step)) await runEval(epoch);
-  saveCkpt(lastPosition === 0 ? epoch + 1 : epoch, lastPosition);
+  // Mid-epoch (max steps, cancel): resume at the next batch; after the last epoch: at its end.
+  saveCkpt(epoch, lastPosition);
   mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
   writeModel(o.out, applyParameters(forward, params));
   await session.release();
