@@ -22,15 +22,10 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
 
-// Everything is left out, then the few things the extension runs are let back in.
+// .vscodeignore says what the VSIX carries; only this platform's onnxruntime binaries are added.
 const ignore = [
-  '**',
-  '!package.json', '!README.md', '!LICENSE',
-  '!dist/extension.js', '!dist/worker.js', '!dist/webview.js', '!dist/compare.js',
-  '!media/**',
-  '!node_modules/onnxruntime-node/package.json', '!node_modules/onnxruntime-node/dist/*.js',
+  ...readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')),
   `!node_modules/onnxruntime-node/bin/napi-v*/${os}/${arch}/**`,
-  '!node_modules/onnxruntime-common/package.json', '!node_modules/onnxruntime-common/dist/cjs/**/*.js', '!node_modules/onnxruntime-common/dist/cjs/package.json',
 ];
 const ignoreFile = path.join(tmpdir(), `mcl-vscodeignore-${target}`);
 writeFileSync(ignoreFile, ignore.join('\n') + '\n');
