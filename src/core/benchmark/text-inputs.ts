@@ -2,18 +2,12 @@
 // padded or truncated to the sequence length, in batches. Token values barely change a BERT's
 // latency (every position is computed, padding included), but real text is what a user ships,
 // and it is what a tokenizer/model mismatch shows up on.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { loadTokenizer, TextInputError } from '../text/tokenizer';
 import type { TextBatch } from './input-synthesis';
 
-/** A text file or tokenizer that cannot be used; the message names the file. */
-export class TextInputError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'TextInputError';
-  }
-}
+export { TextInputError };
 
 export interface TokenizedTexts {
   textFile: string;
@@ -54,28 +48,10 @@ export function readTexts(file: string, limit = Infinity): string[] {
   return texts;
 }
 
-export function readJson(file: string, what: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new TextInputError(file, `cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TextInputError(file, `the ${what} is not a JSON object`);
-  return parsed as Record<string, unknown>;
-}
 
 /** Tokenizes the texts of `textFile` with `tokenizerFile` (and the tokenizer_config.json beside it, when present). */
 export function tokenizeTexts(textFile: string, tokenizerFile: string, limit = Infinity): TokenizedTexts {
-  const json = readJson(tokenizerFile, 'tokenizer (tokenizer.json)');
-  const configFile = path.join(path.dirname(tokenizerFile), 'tokenizer_config.json');
-  const config = existsSync(configFile) ? readJson(configFile, 'tokenizer config') : {};
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(json, config);
-  } catch (e) {
-    throw new TextInputError(tokenizerFile, `not a tokenizer.json this tokenizer library understands: ${(e as Error).message}`);
-  }
+  const { tokenizer, padId, unkId, specialIds, vocabSize } = loadTokenizer(tokenizerFile);
   const texts = readTexts(textFile, limit);
   const ids: number[][] = [];
   const typeIds: number[][] = [];
@@ -84,22 +60,15 @@ export function tokenizeTexts(textFile: string, tokenizerFile: string, limit = I
     ids.push(e.ids);
     typeIds.push(e.token_type_ids ?? e.ids.map(() => 0));
   }
-  const added = Array.isArray(json.added_tokens) ? (json.added_tokens as Array<{ id?: number; special?: boolean; content?: string }>) : [];
-  const idOf = (...tokens: unknown[]) => {
-    for (const t of tokens) if (typeof t === 'string') { const id = tokenizer.token_to_id(t); if (id !== undefined) return id; }
-    return undefined;
-  };
-  const padding = json.padding as { pad_id?: number } | null | undefined;
-  const model = json.model as { unk_token?: string } | undefined;
   return {
     textFile,
     tokenizerFile,
     ids,
     typeIds,
-    padId: padding?.pad_id ?? idOf(config.pad_token, '[PAD]', '<pad>') ?? 0,
-    unkId: idOf(model?.unk_token, config.unk_token, '[UNK]', '<unk>'),
-    specialIds: new Set(added.filter((t) => t.special && typeof t.id === 'number').map((t) => t.id as number)),
-    tokenizerVocab: tokenizer.get_vocab(true).size,
+    padId,
+    unkId,
+    specialIds,
+    tokenizerVocab: vocabSize,
   };
 }
 

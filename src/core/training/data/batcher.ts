@@ -4,58 +4,13 @@
 // of N batches, cut into batches, and the batches shuffled, which keeps batches of similar
 // lengths (little padding) while the order stays random. The order of an epoch depends only on
 // (seed, epoch) and the options, so a run resumes from (epoch, position) exactly.
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
-import { readJson, TextInputError } from '../../benchmark/text-inputs';
+import { loadTokenizer, type LoadedTokenizer } from '../../text/tokenizer';
 import { seededRandom } from '../../onnx/graph-builder';
 import type { Batch } from '../types';
 import { DatasetError, type Dataset } from './dataset';
 
-export interface LoadedTokenizer {
-  file: string;
-  tokenizer: Tokenizer;
-  padId: number;
-  unkId?: number;
-  /** Ids of the special tokens ([CLS], [SEP], [PAD], ...): kept when a row is truncated. */
-  specialIds: Set<number>;
-  vocabSize: number;
-}
+export { loadTokenizer, type LoadedTokenizer };
 
-/**
- * Loads a tokenizer.json (and the tokenizer_config.json beside it, when there is one), finding
- * the pad and unknown tokens as the benchmark's text inputs do.
- */
-export function loadTokenizer(file: string): LoadedTokenizer {
-  const json = readJson(file, 'tokenizer (tokenizer.json)');
-  const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const config = existsSync(configFile) ? readJson(configFile, 'tokenizer config') : {};
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(json, config);
-  } catch (e) {
-    throw new TextInputError(file, `not a tokenizer.json this tokenizer library understands: ${(e as Error).message}`);
-  }
-  const idOf = (...tokens: unknown[]): number | undefined => {
-    for (const t of tokens) {
-      if (typeof t !== 'string') continue;
-      const id = tokenizer.token_to_id(t);
-      if (id !== undefined) return id;
-    }
-    return undefined;
-  };
-  const added = Array.isArray(json.added_tokens) ? (json.added_tokens as Array<{ id?: unknown; special?: unknown }>) : [];
-  const padding = json.padding as { pad_id?: number } | null | undefined;
-  const model = json.model as { unk_token?: string } | undefined;
-  return {
-    file,
-    tokenizer,
-    padId: padding?.pad_id ?? idOf(config.pad_token, '[PAD]', '<pad>') ?? 0,
-    unkId: idOf(model?.unk_token, config.unk_token, '[UNK]', '<unk>'),
-    specialIds: new Set(added.filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number)),
-    vocabSize: tokenizer.get_vocab(true).size,
-  };
-}
 
 
 /** A dataset's rows as token ids, flat: row r is [offsets[r], offsets[r + 1]). */
