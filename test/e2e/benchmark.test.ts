@@ -2,14 +2,14 @@
 // an open model card, with progress, the run in the Runs view and its file on disk; then Compare
 // Models... on two models chosen in the explorer, with both rows and the charts. Screenshots go
 // to test-results/benchmark-*.png. Run: npm run test:e2e.
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, revealInExplorer, runCommand, screenshot,
-  startCodeServer, tempDir, withFailureScreenshot, type Browser, type CodeServer,
+  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, openFileFromExplorer, openWorkbench, revealInExplorer, runCommand, screenshot,
+  useWorkbench, waitForCommand,
 } from './harness';
 
 async function comparePanel(page: Page, rows: number): Promise<Frame> {
@@ -24,41 +24,20 @@ async function startFromForm(page: Page): Promise<void> {
 }
 
 describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
-  let root: string;
-  let workspace: string;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
-  let failed = false;
-  const page = () => browser!.page;
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, { timeout: 180_000 }, async () => {
-      try { await withFailureScreenshot(page(), `benchmark-${name}`, fn); } catch (e) { failed = true; throw e; }
-    });
-
-  before(async () => {
-    root = tempDir('mcl-e2e-bench-');
-    workspace = path.join(root, 'workspace');
-    for (const m of ['bert-mini', 'distilbert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
-    server = await startCodeServer({
-      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: builtVsix(), timeoutMs: 90_000,
-      settings: {
-        'compressionLab.benchmark.warmup': 2,
-        'compressionLab.benchmark.runs': 400,
-        'compressionLab.benchmark.sequenceLengths': [16, 64],
-        'compressionLab.benchmark.threads': [1],
-      },
-    });
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 90_000 });
-    // Until the extension's contributions are in, model files would open in the text editor.
-    await waitForCommand(browser.page, 'Compression Lab: Benchmark Model...');
-  }, { timeout: 200_000 });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (failed && server) console.log(`# code-server log tail:\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);
-    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+  const { page, workspace, server, step } = useWorkbench({
+    name: 'benchmark',
+    vsix: builtVsix(),
+    readyCommand: 'Compression Lab: Benchmark Model...',
+    stepTimeoutMs: 180_000,
+    settings: {
+      'compressionLab.benchmark.warmup': 2,
+      'compressionLab.benchmark.runs': 400,
+      'compressionLab.benchmark.sequenceLengths': [16, 64],
+      'compressionLab.benchmark.threads': [1],
+    },
+    prepare: (ws: string) => {
+      for (const m of ['bert-mini', 'distilbert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(ws, m), { recursive: true });
+    },
   });
 
   step('1 Benchmark Model... on the open card: progress, a saved run, the Runs view', async () => {
@@ -73,7 +52,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     const f = await comparePanel(page(), 1);
     assert.match(await f.locator('[data-testid="compare-model"]').first().innerText(), /bert-mini/);
     assert.match(await f.locator('[data-testid="compare-p50"]').first().innerText(), /\d/);
-    const runsDir = path.join(workspace, '.compression-lab', 'runs');
+    const runsDir = path.join(workspace(), '.compression-lab', 'runs');
     const files = readdirSync(runsDir).filter((n) => n.endsWith('.json'));
     assert.equal(files.length, 1, 'one run file on disk');
     const run = JSON.parse(readFileSync(path.join(runsDir, files[0]), 'utf8'));
@@ -118,7 +97,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
       const box = await canvas.boundingBox();
       assert.ok(box && box.width > 100 && box.height > 100, `${chart} is drawn`);
     }
-    assert.equal(readdirSync(path.join(workspace, '.compression-lab', 'runs')).filter((n) => n.endsWith('.json')).length, 3);
+    assert.equal(readdirSync(path.join(workspace(), '.compression-lab', 'runs')).filter((n) => n.endsWith('.json')).length, 3);
     await screenshot(page(), 'benchmark-2-compare');
   });
 
@@ -126,8 +105,8 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     const f = await comparePanel(page(), 2);
     await f.locator('[data-testid="export-csv"]').first().click();
     // VS Code's save dialog in the browser: a quick input holding the proposed path.
-    await acceptPathInFileDialog(page(), path.join(workspace, 'comparison.csv'));
-    const csv = path.join(workspace, 'comparison.csv');
+    await acceptPathInFileDialog(page(), path.join(workspace(), 'comparison.csv'));
+    const csv = path.join(workspace(), 'comparison.csv');
     for (let i = 0; i < 100 && !existsSync(csv); i++) await page().waitForTimeout(100);
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     assert.equal(lines.length, 3, 'header and two models');
@@ -137,7 +116,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
 
   step('4 after a window reload the comparison panel is restored from its runs', async () => {
     await page().reload({ waitUntil: 'domcontentloaded' });
-    await openWorkbench(page(), server!.url, workspace, { timeoutMs: 90_000 });
+    await openWorkbench(page(), server().url, workspace(), { timeoutMs: 90_000 });
     await waitForCommand(page(), 'Compression Lab: Benchmark Model...');
     const f = await comparePanel(page(), 2);
     const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();

@@ -3,11 +3,11 @@
 // Install the prerequisites first: `bash scripts/e2e/setup-code-server.sh` (cached, seconds on re-runs).
 //
 // Typical use in a node:test file:
-//   const server = await startCodeServer({ workspace, extensionsDir, userDataDir });
-//   const browser = await launchBrowser();
-//   await openWorkbench(browser.page, server.url, workspace);
-//   ...
-//   after(async () => { await browser.close(); await server.stop(); });
+//   describe('...', () => {
+//     const { page, step } = useWorkbench({ name: 'x', vsix: builtVsix(), prepare: (ws) => ... });
+//     step('does something', async () => { await openFileFromExplorer(page(), 'a/b.onnx'); ... });
+//   });
+// (useWorkbench is startCodeServer + launchBrowser + openWorkbench, with the cleanup.)
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -15,6 +15,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
+import { after, before, test } from 'node:test';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -753,4 +754,72 @@ export function builtVsix(): string {
   const file = path.join(REPO_ROOT, 'out', `${pkg.name}-linux-x64-${pkg.version}.vsix`);
   if (!existsSync(file)) throw new Error(`${file} is not built: npm run package -- --target linux-x64`);
   return file;
+}
+
+export interface WorkbenchSuiteOptions {
+  /** Temp folder prefix and screenshot prefix of failed steps, e.g. 'model-card'. */
+  name: string;
+  /** Fills the (empty) workspace folder before code-server starts. */
+  prepare(workspace: string): void;
+  settings?: Record<string, unknown>;
+  /** Installs this VSIX, then waits until `readyCommand` is listed (its contributions are in). */
+  vsix?: string;
+  readyCommand?: string;
+  stepTimeoutMs?: number;
+}
+
+export interface WorkbenchSuite {
+  page(): Page;
+  workspace(): string;
+  server(): CodeServer;
+  browser(): Browser;
+  /** A test that saves a screenshot when it fails (and keeps the temp folder for a look). */
+  step(name: string, fn: () => Promise<void>): void;
+}
+
+/**
+ * The before/after of a workbench suite, for use inside describe(): a temp workspace, code-server
+ * (with the VSIX when given), a browser on the workbench; afterwards everything stopped, and the
+ * temp folder removed unless a step failed (or E2E_KEEP=1).
+ */
+export function useWorkbench(o: WorkbenchSuiteOptions): WorkbenchSuite {
+  let root = '';
+  let workspace = '';
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let failed = false;
+  before(async () => {
+    root = tempDir(`mcl-e2e-${o.name}-`);
+    workspace = path.join(root, 'workspace');
+    mkdirSync(workspace, { recursive: true });
+    o.prepare(workspace);
+    const t0 = Date.now();
+    server = await startCodeServer({
+      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'),
+      vsix: o.vsix, settings: o.settings, timeoutMs: 90_000,
+    });
+    browser = await launchBrowser();
+    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 90_000 });
+    // Until an extension's contributions are in, its files open in the default editor.
+    if (o.readyCommand) await waitForCommand(browser.page, o.readyCommand);
+    console.log(`# workbench ready in ${Date.now() - t0} ms at ${server.url} (log: ${server.logFile})`);
+  }, { timeout: 200_000 });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (failed && server) console.log(`# code-server log tail (${server.logFile}):\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);
+    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+    else if (root) console.log(`# kept ${root}`);
+  });
+  return {
+    page: () => browser!.page,
+    workspace: () => workspace,
+    server: () => server!,
+    browser: () => browser!,
+    step: (name, fn) => {
+      test(name, { timeout: o.stepTimeoutMs ?? 120_000 }, async () => {
+        try { await withFailureScreenshot(browser!.page, `${o.name}-${name}`, fn); } catch (e) { failed = true; throw e; }
+      });
+    },
+  };
 }

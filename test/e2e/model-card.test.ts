@@ -2,14 +2,14 @@
 // Debian's Chromium: the packaged VSIX is installed, then a user's five steps. Screenshots of each
 // step go to test-results/model-card-*.png.
 // Run: npm run test:e2e (packages the VSIX and installs code-server first, cached).
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, launchBrowser, waitForCommand, openFileFromExplorer, openWorkbench, runCommand, screenshot,
-  setColorTheme, startCodeServer, tempDir, themeType, withFailureScreenshot, type Browser, type CodeServer,
+  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, openFileFromExplorer, runCommand, screenshot,
+  setColorTheme, themeType, useWorkbench,
 } from './harness';
 
 /** The card's frame for a file: the one webview whose title line names it. */
@@ -25,37 +25,15 @@ async function testId(frame: Frame, id: string): Promise<string> {
 }
 
 describe('model card in a real VS Code', { timeout: 600_000 }, () => {
-  let root: string;
-  let workspace: string;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
-  let failed = false;
-  const page = () => browser!.page;
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, { timeout: 120_000 }, async () => {
-      try { await withFailureScreenshot(page(), `model-card-${name}`, fn); } catch (e) { failed = true; throw e; }
-    });
-
-  before(async () => {
-    root = tempDir('mcl-e2e-card-');
-    workspace = path.join(root, 'workspace');
-    for (const m of ['bert-mini', 'albert-mini', 'distilbert-mini', 'mobilebert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(workspace, m), { recursive: true });
-    writeFileSync(path.join(workspace, 'broken.onnx'), readFileSync(path.join(BERT_FAMILY, 'bert-mini', 'model.onnx')).subarray(0, 4000));
-    server = await startCodeServer({
-      workspace, extensionsDir: path.join(root, 'extensions'), userDataDir: path.join(root, 'user-data'), vsix: builtVsix(),
-      settings: { 'workbench.colorTheme': 'Default Light Modern' }, timeoutMs: 90_000,
-    });
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 90_000 });
-    // Until the extension's contributions are in, model files would open in the text editor.
-    await waitForCommand(browser.page, 'Compression Lab: Inspect Model...');
-  }, { timeout: 200_000 });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (failed && server) console.log(`# code-server log tail:\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);
-    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+  const { page, workspace, step } = useWorkbench({
+    name: 'model-card',
+    vsix: builtVsix(),
+    readyCommand: 'Compression Lab: Inspect Model...',
+    settings: { 'workbench.colorTheme': 'Default Light Modern' },
+    prepare: (ws: string) => {
+      for (const m of ['bert-mini', 'albert-mini', 'distilbert-mini', 'mobilebert-mini']) cpSync(path.join(BERT_FAMILY, m), path.join(ws, m), { recursive: true });
+      writeFileSync(path.join(ws, 'broken.onnx'), readFileSync(path.join(BERT_FAMILY, 'bert-mini', 'model.onnx')).subarray(0, 4000));
+    },
   });
 
   step('1 bert-mini model.onnx from the explorer shows BERT and 140,675 parameters', async () => {
@@ -81,7 +59,7 @@ describe('model card in a real VS Code', { timeout: 600_000 }, () => {
   step('3 Inspect Model... from the palette on distilbert-mini pytorch_model.bin shows 140,482', async () => {
     await runCommand(page(), 'Compression Lab: Inspect Model...');
     // VS Code's own file dialog in the browser: a quick input holding a path.
-    await acceptPathInFileDialog(page(), path.join(workspace, 'distilbert-mini', 'pytorch_model.bin'));
+    await acceptPathInFileDialog(page(), path.join(workspace(), 'distilbert-mini', 'pytorch_model.bin'));
     const f = await card(page(), 'pytorch_model.bin', /140,482/);
     assert.equal(await testId(f, 'family'), 'DistilBERT');
     assert.equal(await testId(f, 'total-params'), '140,482');

@@ -2,80 +2,27 @@
 // Prerequisite: bash scripts/e2e/setup-code-server.sh   (cached; seconds when already installed)
 // Run: node --import tsx --test test/e2e/workbench-smoke.test.ts
 // Screenshots go to test-results/e2e-smoke-*.png. E2E_KEEP=1 keeps the temporary workspace and logs.
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
 import {
-  activeEditorText,
-  findWebviewFrame,
-  isAlive,
-  launchBrowser,
-  openFileFromExplorer,
-  openFileQuick,
-  openWorkbench,
-  processTree,
-  runCommand,
-  screenshot,
-  setColorTheme,
-  startCodeServer,
-  tempDir,
-  themeIdClass,
-  themeType,
-  withFailureScreenshot,
-  writeFiles,
-  type Browser,
-  type CodeServer,
+  activeEditorText, findWebviewFrame, isAlive, openFileFromExplorer, openFileQuick, processTree, runCommand, screenshot,
+  setColorTheme, themeIdClass, themeType, useWorkbench, writeFiles,
 } from './harness';
 
 const HELLO = 'Hello from the Model Compression Lab e2e smoke test\nsecond line';
 
 describe('VS Code workbench in a real browser (code-server + chromium)', { timeout: 300_000 }, () => {
-  let root: string;
-  let workspace: string;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
-  let failed = false;
-  const page = () => browser!.page;
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, { timeout: 90_000 }, async () => {
-      try {
-        await withFailureScreenshot(page(), `e2e-smoke-${name}`, fn);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    });
-
-  before(async () => {
-    root = tempDir('mcl-e2e-smoke-');
-    workspace = writeFiles(path.join(root, 'workspace'), {
-      'hello.txt': `${HELLO}\n`,
-      'docs/notes.md': '# Smoke Notes\n\nRendered by the *built-in* Markdown preview.\n',
-    });
-    const t0 = Date.now();
-    server = await startCodeServer({
-      workspace,
-      extensionsDir: path.join(root, 'extensions'),
-      userDataDir: path.join(root, 'user-data'),
-      // Start light so switching to a dark theme is observable (1.100's default is Dark Modern).
-      settings: { 'workbench.colorTheme': 'Default Light Modern' },
-      timeoutMs: 60_000,
-    });
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, server.url, workspace, { timeoutMs: 60_000 });
-    console.log(`# workbench ready in ${Date.now() - t0} ms at ${server.url} (log: ${server.logFile})`);
-  }, { timeout: 150_000 });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (failed && server) {
-      const log = readFileSync(server.logFile, 'utf8');
-      console.log(`# code-server log (last 3000 chars of ${server.logFile}):\n${log.slice(-3000)}`);
-    }
-    if (root && !failed && process.env.E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
-    else if (root) console.log(`# kept ${root}`);
+  const { page, server, browser, step } = useWorkbench({
+    name: 'e2e-smoke',
+    stepTimeoutMs: 90_000,
+    // Start light so switching to a dark theme is observable (1.100's default is Dark Modern).
+    settings: { 'workbench.colorTheme': 'Default Light Modern' },
+    prepare: (ws: string) => {
+      writeFiles(ws, {
+        'hello.txt': `${HELLO}\n`,
+        'docs/notes.md': '# Smoke Notes\n\nRendered by the *built-in* Markdown preview.\n',
+      });
+    },
   });
 
   step('opens hello.txt from the explorer and shows its text', async () => {
@@ -111,10 +58,10 @@ describe('VS Code workbench in a real browser (code-server + chromium)', { timeo
   });
 
   step('stop() ends code-server and every process it started', async () => {
-    const s = server!;
+    const s = server();
     const tree = [s.pid, ...processTree(s.pid)];
     assert.ok(tree.length >= 3, `code-server runs helper processes (extension host, watchers), got ${tree.length}`);
-    await browser!.close();
+    await browser().close();
     await s.stop();
     const survivors = tree.filter(isAlive);
     assert.deepEqual(survivors, [], `processes left after stop(): ${survivors.join(', ')}`);
