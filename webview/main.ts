@@ -15,15 +15,10 @@ import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
 } from './view-model';
+import { vscodeApi as vscode } from './shared/vscode-api';
 
 provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeProgressRing(), vsCodeTextField());
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
 
 /** What survives the panel being hidden and shown again (per file). */
 interface UiState {
@@ -40,7 +35,6 @@ type ButtonElement = HTMLElement & { disabled: boolean };
 
 const FLOPS_TIMEOUT_MS = 30_000;
 
-const vscode = acquireVsCodeApi();
 const ep = new Endpoint<WebviewMethods, Record<string, never>, WebviewEvents, HostToWebviewEvents>((m) => vscode.postMessage(m));
 window.addEventListener('message', (e: MessageEvent) => ep.receive(e.data));
 

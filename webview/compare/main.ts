@@ -12,15 +12,10 @@ import { readTheme } from '../charts';
 import { onThemeChange } from '../shared/theme';
 import { drawLatencyChart, drawScatterChart, drawSeqChart } from './charts';
 import { comparePanel, looksLikeCompareView, type ComparePanel, type CompareRowView } from './view-model';
+import { vscodeApi as vscode } from '../shared/vscode-api';
 
 provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeProgressRing());
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
 
 /** UI niceties only: the host restores the comparison itself after a reload. */
 interface UiState {
@@ -30,7 +25,6 @@ interface UiState {
 
 type ButtonElement = HTMLElement & { disabled: boolean };
 
-const vscode = acquireVsCodeApi();
 const ep = new Endpoint<Record<string, never>, Record<string, never>, CompareEvents, HostToCompareEvents>((m) => vscode.postMessage(m));
 window.addEventListener('message', (e: MessageEvent) => ep.receive(e.data));
 
