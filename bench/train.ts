@@ -4,7 +4,8 @@
 // achieved model FLOP/s to MatMul FLOP/s is the model-FLOPs utilisation (MFU). Target: >= 30%.
 import * as ort from 'onnxruntime-node';
 import { buildEncoderClassifier } from '../src/core/onnx/bert-builder';
-import { serializeModel, writeModel, type ModelSpec } from '../src/core/onnx/onnx-writer';
+import { serializeModel, writeModel } from '../src/core/onnx/onnx-writer';
+import { type ModelSpec } from '../src/core/onnx/model-spec';
 import { buildTrainingGraph, initialParameters, trainableCandidates, TrainingSession } from '../src/core/training/autodiff';
 import { AdamW } from '../src/core/training/optim/adamw';
 import { analyzeModel } from '../src/core/analysis/model-card';

@@ -2,7 +2,8 @@
 // and layer tables (and the charts' data), dtypes, config.json against the weights, and the
 // tensor table's filter / sort / paging. Every string here that came from the model (tensor
 // names, metadata, evidence) is returned unchanged: the DOM layer renders it as text only.
-import type { ModelCard, TensorRow } from '../src/core/analysis/model-card';
+import type { ModelCard } from '../src/core/analysis/model-card';
+import type { TensorRow } from '../src/core/analysis/rows';
 import type { FlopsReport } from '../src/core/analysis/flops';
 import type { ConfigCheck } from '../src/core/analysis/config-check';
 import type { Component } from '../src/core/analysis/tensor-roles';
@@ -13,43 +14,12 @@ export const COMPONENT_ORDER: readonly Component[] = ['embeddings', 'encoder', '
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-/** 1234567 -> '1,234,567' (fixed en-US grouping, whatever the webview's locale). */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const neg = n < 0;
-  const s = String(Math.round(Math.abs(n)));
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
-    out += s[i];
-  }
-  return neg ? `-${out}` : out;
-}
+import { formatBytes, formatCount, formatMacs as formatMacsShort, formatPercent } from '../src/core/format';
+export { formatBytes, formatCount, formatMacsShort, formatPercent };
 
-/** Bytes in binary units, exactly as the CLI prints them: 261048 -> '255 KB'. */
-import { formatBytes } from '../src/cli/format';
-export { formatBytes };
-
-/** Multiply-adds: 16777216 -> '16.78 M MACs'. */
+/** Multiply-adds with the unit word: 16777216 -> '16.78 M MACs'. */
 export function formatMacs(n: number): string {
   return `${formatMacsShort(n)} MACs`;
-}
-
-/** Multiply-adds without the unit word, for table cells: '16.78 M'. */
-export function formatMacsShort(n: number): string {
-  if (n >= 1e12) return `${(n / 1e12).toFixed(2)} T`;
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-
-/** A share as a percentage with one decimal: 0.1578 -> '15.8%'; below 0.05% but not zero -> '<0.1%'. */
-export function formatPercent(part: number, whole: number): string {
-  if (!whole || !part) return '0.0%';
-  const p = (100 * part) / whole;
-  if (p > 0 && p < 0.05) return '<0.1%';
-  return `${p.toFixed(1)}%`;
 }
 
 /** [500, 16] -> '500 × 16'; a scalar -> 'scalar'. */

@@ -7,7 +7,8 @@ import { runFileName, saveRun } from '../core/benchmark/run-file';
 import type { BenchmarkPlan, BenchmarkRun, ConfigResult } from '../core/benchmark/types';
 import { parseArgs, UsageError } from './args';
 import { ALL_CORES, PLAN_FLAGS, planFromFlags, positiveList, reportOutcome, runJob, timeoutFromFlags } from './bench-options';
-import { formatBytes, formatCount, table } from './format';
+import { formatBytes, formatCount } from '../core/format';
+import { table } from './format';
 
 export interface BenchCommand {
   plans: BenchmarkPlan[];

@@ -4,7 +4,8 @@ import { buildEncoderClassifier, toHfConfig, type EncoderConfig } from '../core/
 import { writeModel } from '../core/onnx/onnx-writer';
 import { openModel } from '../core/open-model';
 import { analyzeModel } from '../core/analysis/model-card';
-import { formatBytes, formatCount, formatMacs, table } from './format';
+import { formatBytes, formatCount, formatMacs } from '../core/format';
+import { table } from './format';
 import { parseCompare, runCompare } from './compare-command';
 
 /** The demo's teacher and the four classic ways of making it lighter, at a size that builds in seconds. */

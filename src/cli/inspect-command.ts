@@ -1,7 +1,9 @@
-import { analyzeModel, COMPONENTS, type ModelCard } from '../core/analysis/model-card';
+import { analyzeModel, type ModelCard } from '../core/analysis/model-card';
+import { COMPONENTS } from '../core/analysis/rows';
 import { openModel } from '../core/open-model';
 import type { ModelFormat } from '../core/model';
-import { formatBytes, formatCount, formatMacs, table } from './format';
+import { formatBytes, formatCount, formatMacs } from '../core/format';
+import { table } from './format';
 
 export interface InspectArgs {
   path: string;

@@ -1,6 +1,7 @@
 // The reader contract: every format reader produces a ModelFile. Tensor bytes are never read
 // during inspection; a TensorInfo only says where its bytes are, so inspecting a 440 MB model
 // costs a header's worth of I/O. `loadTensor` (tensor-data.ts) reads one tensor when asked.
+import { UserError } from './errors';
 
 export type DType =
   | 'float32' | 'float16' | 'bfloat16' | 'float64'
@@ -141,9 +142,10 @@ export interface ModelReader {
 }
 
 /** The one error type readers throw for bad input: it names the file and the problem. */
-export class ModelReadError extends Error {
-  constructor(readonly file: string, readonly problem: string) {
-    super(`${file}: ${problem}`);
+export class ModelReadError extends UserError {
+  declare readonly file: string;
+  constructor(file: string, problem: string) {
+    super('model-unreadable', problem, file);
     this.name = 'ModelReadError';
   }
 }

@@ -4,8 +4,9 @@
 // code and by the browser bundle alike, so it uses neither Node nor VS Code APIs.
 import type { ModelCard } from '../core/analysis/model-card';
 import type { FlopsReport } from '../core/analysis/flops';
-import type { BenchmarkConfig, BenchmarkPlan, BenchmarkProgress, BenchmarkRun, EnvironmentRecord, RunStatus } from '../core/benchmark/types';
-import type { CompareRow } from '../core/benchmark/compare';
+import type { BenchmarkConfig, BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../core/benchmark/types';
+import type { CompareView } from '../core/benchmark/compare-view';
+export type { CompareView };
 
 /** Request methods, their parameters and results, per channel. */
 export type WorkerMethods = {
@@ -36,29 +37,6 @@ export type WebviewEvents = {
   reload: Record<string, never>;
 };
 
-/** What the comparison panel shows: computed by the host from saved runs. */
-export type CompareView = {
-  /** The configuration the rows compare (batch, seq, threads). */
-  config: BenchmarkConfig;
-  /** Configurations every compared run measured: the panel offers them. */
-  configs: BenchmarkConfig[];
-  baseline: number;
-  rows: CompareRow[];
-  models: Array<{
-    name: string;
-    path: string;
-    runFile?: string;
-    status: RunStatus;
-    error?: string;
-    family?: string;
-    environment: EnvironmentRecord;
-  }>;
-  /** p50/p95 per sequence length at the view's batch and threads, one series per model. */
-  latencyVsSeq: Array<{ model: string; points: Array<{ seq: number; p50: number; p95: number }> }>;
-  warnings: string[];
-  /** Names the host's saved state for this panel, which the webview keeps across reloads. */
-  restoreKey?: string;
-};
 export type HostToCompareEvents = {
   view: CompareView;
   /** A job in progress (benchmarking before the comparison); fraction in 0..1. */

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { openModel } from '../../src/core/open-model';
-import { analyzeModel, type ModelCard, type TensorRow } from '../../src/core/analysis/model-card';
+import { analyzeModel, type ModelCard } from '../../src/core/analysis/model-card';
+import type { TensorRow } from '../../src/core/analysis/rows';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatBytes, formatCount, formatIndexList,
   formatMacs, formatPercent, formatShape, layerChart, layerMap, parseSeq, setLetter, summaryOf, TensorTable,

@@ -2,43 +2,14 @@
 // three charts' data, the configuration choices, the status of runs that did not complete and the
 // environments the runs were measured in. Model names and paths are returned unchanged: the DOM
 // layer renders them as text only. Only types come from the benchmark code (compare.ts uses Node);
-// NOISY_CV comes from stats.ts, which is pure.
+// the noise threshold comes with the view.
 import type { CompareView } from '../../src/shared/protocol';
 import type { CompareRow } from '../../src/core/benchmark/compare';
 import type { BenchmarkConfig, EnvironmentRecord, RunStatus } from '../../src/core/benchmark/types';
-import { NOISY_CV } from '../../src/core/benchmark/stats';
-import { formatBytes, formatCount, formatMacsShort } from '../view-model';
+import { DASH, formatBytes, formatCount, formatMacs as formatMacsShort, formatMs, formatPct, formatRate as formatThroughput, formatSpeedup } from '../../src/core/format';
+export { formatMs, formatPct, formatSpeedup, formatThroughput };
 
 export type CompareModel = CompareView['models'][number];
-
-const DASH = '—';
-
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-/** Milliseconds for the table: 4.567 -> '4.57', 40 -> '40.0', 1234.5 -> '1,235'. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return DASH;
-  if (ms < 10) return ms.toFixed(2);
-  if (ms < 1000) return ms.toFixed(1);
-  return formatCount(ms);
-}
-
-/** Baseline p50 over this p50: '2.00x'. */
-export function formatSpeedup(x: number): string {
-  return Number.isFinite(x) && x > 0 ? `${x.toFixed(2)}x` : DASH;
-}
-
-/** Sequences per second: '47.6', '1,250'. */
-export function formatThroughput(x: number): string {
-  if (!Number.isFinite(x)) return DASH;
-  return x < 100 ? x.toFixed(1) : formatCount(x);
-}
-
-/** A percentage already computed: 66.666 -> '66.7%'. */
-export function formatPct(x: number | undefined): string {
-  return x !== undefined && Number.isFinite(x) ? `${x.toFixed(1)}%` : DASH;
-}
 
 /** 'batch 1 · seq 128 · 2 threads'. */
 export function configLabel(c: BenchmarkConfig): string {
@@ -110,9 +81,9 @@ export interface CompareRowView {
   status: RunStatus;
 }
 
-export function noisyReason(r: Pick<CompareRow, 'p50' | 'p95'>): string {
+export function noisyReason(r: Pick<CompareRow, 'p50' | 'p95'>, noisyCv: number): string {
   const spread = r.p50 > 0 && Number.isFinite(r.p95 / r.p50) ? `; p95 is ${(r.p95 / r.p50).toFixed(2)}x p50` : '';
-  return `latency varied by more than ${Math.round(NOISY_CV * 100)}% between runs (coefficient of variation)${spread}: rerun on a quiet machine or measure more runs`;
+  return `latency varied by more than ${Math.round(noisyCv * 100)}% between runs (coefficient of variation)${spread}: rerun on a quiet machine or measure more runs`;
 }
 
 export function compareTable(view: CompareView): CompareRowView[] {
@@ -144,7 +115,7 @@ export function compareTable(view: CompareView): CompareRowView[] {
       paramsPctText: formatPct(r.paramsPct),
       sizePctText: formatPct(r.sizePct),
       noisy: r.noisy,
-      noisyReason: r.noisy ? noisyReason(r) : undefined,
+      noisyReason: r.noisy ? noisyReason(r, view.noisyCv) : undefined,
       status: m?.status ?? 'complete',
     };
   });
@@ -469,7 +440,7 @@ export function looksLikeCompareView(x: unknown): x is CompareView {
   const v = x as Partial<CompareView> | null;
   const isConfig = (c: unknown) => !!c && typeof c === 'object' && ['batch', 'seq', 'threads'].every((k) => typeof (c as Record<string, unknown>)[k] === 'number');
   return !!v && typeof v === 'object' && isConfig(v.config) && Array.isArray(v.configs) && v.configs.every(isConfig)
-    && typeof v.baseline === 'number' && Array.isArray(v.rows) && Array.isArray(v.models) && Array.isArray(v.latencyVsSeq) && Array.isArray(v.warnings)
+    && typeof v.baseline === 'number' && Array.isArray(v.rows) && Array.isArray(v.models) && Array.isArray(v.latencyVsSeq) && Array.isArray(v.warnings) && typeof v.noisyCv === 'number'
     && v.rows.every((r) => !!r && typeof r.model === 'string' && typeof r.path === 'string' && typeof r.p50 === 'number' && typeof r.p95 === 'number' && typeof r.speedup === 'number' && typeof r.bytes === 'number')
     && v.models.every((m) => !!m && typeof m.name === 'string' && typeof m.path === 'string' && typeof m.status === 'string')
     && v.latencyVsSeq.every((s) => !!s && typeof s.model === 'string' && Array.isArray(s.points));

@@ -1,6 +1,6 @@
 import type { ModelFile } from '../model';
-import type { LayerRow, TensorRow } from './model-card';
-import { numberFrom } from './model-card';
+import type { LayerRow, TensorRow } from './rows';
+import { numberFrom } from './config-values';
 
 /** Sizes read off the weights (and, for what weights cannot tell, config.json). */
 export interface Architecture {

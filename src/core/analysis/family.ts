@@ -1,6 +1,6 @@
 import type { ModelFile } from '../model';
 import type { Architecture } from './architecture';
-import type { TensorRow } from './model-card';
+import type { TensorRow } from './rows';
 
 export type Family = 'BERT' | 'DistilBERT' | 'ALBERT' | 'MobileBERT' | 'TinyBERT-like' | 'unknown';
 

@@ -1,7 +1,7 @@
 import type { Architecture } from './architecture';
 import { outIn } from './architecture';
 import type { Component } from './tensor-roles';
-import type { LayerRow, TensorRow } from './model-card';
+import type { LayerRow, TensorRow } from './rows';
 
 export interface FlopsReport {
   seq: number;

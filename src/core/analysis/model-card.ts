@@ -1,49 +1,13 @@
-import type { DType, ModelFile, TensorInfo } from '../model';
+import type { DType, ModelFile } from '../model';
+import { COMPONENTS, type LayerRow, type TensorRow } from './rows';
+import { numberFrom } from './config-values';
 import { isWeightDType } from '../model';
 import { attributeOnnx, type GraphUse } from './onnx-attribution';
-import { type Component, placeOf, roleOf, type Role } from './tensor-roles';
+import { type Component, placeOf, roleOf } from './tensor-roles';
 import { detectFamily, type FamilyResult } from './family';
 import { architectureOf, type Architecture } from './architecture';
 import { estimateFlops, type FlopsReport } from './flops';
 import { compareConfig, type ConfigCheck } from './config-check';
-
-export const COMPONENTS: Component[] = ['embeddings', 'encoder', 'pooler', 'head', 'other'];
-
-/** One stored tensor as the card shows it. */
-export interface TensorRow {
-  name: string;
-  /** The name the analysis used (inferred for anonymous ONNX weights). */
-  resolvedName: string;
-  shape: number[];
-  dtype: DType;
-  elements: number;
-  bytes: number;
-  component: Component;
-  /** Executed layer indices that use it (empty outside the encoder). */
-  layers: number[];
-  role: Role;
-  isParam: boolean;
-  /** Times the graph computes with it (ONNX) or executions of its layer (ALBERT). */
-  uses: number;
-  /** Another tensor this one shares its storage with (tied weights, views). */
-  tiedTo?: string;
-  layout?: 'in-out' | 'out-in';
-  origin: TensorInfo['origin'];
-}
-
-export interface LayerRow {
-  /** Execution order, 0-based. */
-  index: number;
-  params: number;
-  /** Identifies the set of weights this layer runs ('layer.3', 'group.0.inner.0'). */
-  weights: string;
-  /** Other executed layers that run the very same weights (ALBERT), when any. */
-  sharedWith?: number[];
-  /** MobileBERT: the narrow width inside the block. */
-  bottleneck?: number;
-  hidden?: number;
-  intermediate?: number;
-}
 
 export interface ModelCard {
   path: string;
@@ -223,13 +187,4 @@ function executionsPerSet(model: ModelFile, sets: Array<{ key: string; rows: Ten
     }
   }
   return out;
-}
-
-export function numberFrom(config: Record<string, unknown> | undefined, keys: string[]): number | undefined {
-  if (!config) return undefined;
-  for (const k of keys) {
-    const v = config[k];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
 }

@@ -1,9 +1,34 @@
 // The comparison panel's content, computed from saved runs: which configurations they share, the
 // rows at one of them against a baseline, and latency against sequence length.
-import { compareRows, pickResult, type CompareEntry } from './compare';
-import type { BenchmarkConfig, BenchmarkRun } from './types';
-import type { CompareView } from '../../shared/protocol';
+import { NOISY_CV } from './stats';
+import { compareRows, pickResult, type CompareEntry, type CompareRow } from './compare';
+import type { BenchmarkConfig, BenchmarkRun, EnvironmentRecord, RunStatus } from './types';
 
+/** What the comparison panel shows: computed by the host from saved runs. */
+export type CompareView = {
+  /** The configuration the rows compare (batch, seq, threads). */
+  config: BenchmarkConfig;
+  /** Configurations every compared run measured: the panel offers them. */
+  configs: BenchmarkConfig[];
+  baseline: number;
+  rows: CompareRow[];
+  models: Array<{
+    name: string;
+    path: string;
+    runFile?: string;
+    status: RunStatus;
+    error?: string;
+    family?: string;
+    environment: EnvironmentRecord;
+  }>;
+  /** p50/p95 per sequence length at the view's batch and threads, one series per model. */
+  latencyVsSeq: Array<{ model: string; points: Array<{ seq: number; p50: number; p95: number }> }>;
+  warnings: string[];
+  /** The coefficient of variation above which a configuration is flagged noisy. */
+  noisyCv: number;
+  /** Names the host's saved state for this panel, which the webview keeps across reloads. */
+  restoreKey?: string;
+};
 export interface CompareSource {
   run: BenchmarkRun;
   runFile?: string;
@@ -57,5 +82,6 @@ export function buildCompareView(sources: readonly CompareSource[], baseline: nu
     })),
     latencyVsSeq,
     warnings,
+    noisyCv: NOISY_CV,
   };
 }

@@ -1,7 +1,7 @@
 // Comparison of benchmarked models at one configuration, against a baseline: what compression
 // bought (speed-up) for what it cost (parameters and size kept). Rows, then Markdown and CSV.
 import * as path from 'node:path';
-import { formatBytes, formatMacs } from '../../cli/format';
+import { formatBytes, formatMacs } from '../format';
 import type { BenchmarkConfig, BenchmarkRun, ConfigResult } from './types';
 
 export interface CompareEntry {

@@ -3,11 +3,13 @@
 // to the chosen batch size and sequence length. Values are chosen so the graph runs: token ids
 // inside the vocabulary, masks of ones, token types of zeros, indices inside the table they index.
 // Pure: no onnxruntime here (the runner turns LoadedTensors into ort tensors).
+import { UserError } from '../errors';
 import type { DType, ModelFile, OnnxNode, OnnxValueInfo } from '../model';
 import { product } from '../model';
 import type { LoadedTensor, TensorValues } from '../tensor-values';
 import { emptyValues } from '../tensor-values';
-import { numberFrom, type ModelCard } from '../analysis/model-card';
+import type { ModelCard } from '../analysis/model-card';
+import { numberFrom } from '../analysis/config-values';
 import { seededRandom } from '../onnx/graph-builder';
 
 /** Token rows from real text: `batch` rows of `seq` values each (see text-inputs.ts). */
@@ -39,9 +41,9 @@ export interface SynthesizedInputs {
 }
 
 /** Inputs that cannot be made for this model and these settings; the message says why. */
-export class InputSynthesisError extends Error {
-  constructor(message: string) {
-    super(message);
+export class InputSynthesisError extends UserError {
+  constructor(file: string, problem: string) {
+    super('input-synthesis', problem, file);
     this.name = 'InputSynthesisError';
   }
 }
@@ -91,7 +93,7 @@ export function modelLimits(model: ModelFile, card?: ModelCard): Pick<SynthesisO
 
 /** Graph inputs the caller feeds: IR < 4 models also list their initializers as inputs. */
 export function fedInputs(model: ModelFile): OnnxValueInfo[] {
-  if (!model.onnx) throw new InputSynthesisError(`${model.weightsPath}: inputs can only be synthesized for ONNX models`);
+  if (!model.onnx) throw new InputSynthesisError(model.weightsPath, `inputs can only be synthesized for ONNX models`);
   const initializers = new Set(model.tensors.filter((t) => t.origin === 'initializer').map((t) => t.name));
   return model.onnx.inputs.filter((i) => !initializers.has(i.name));
 }
@@ -209,7 +211,7 @@ export function synthesizeInputs(model: ModelFile, options: SynthesisOptions): S
 
   const shapes = new Map<string, number[]>();
   for (const input of inputs) {
-    if (!input.elemType || !input.shape) throw new InputSynthesisError(`${file}: input '${input.name}' declares no tensor type and shape, so it cannot be synthesized`);
+    if (!input.elemType || !input.shape) throw new InputSynthesisError(file, `input '${input.name}' declares no tensor type and shape, so it cannot be synthesized`);
     shapes.set(input.name, input.shape.map((d, axis) => {
       const b = bindDim(d, axis, batch, seq);
       if (b.bound === 'batch') appliedBatch = true;
@@ -218,7 +220,7 @@ export function synthesizeInputs(model: ModelFile, options: SynthesisOptions): S
     }));
   }
   if (appliedSeq && options.maxPositions !== undefined && seq > options.maxPositions) {
-    throw new InputSynthesisError(`${file}: sequence length ${seq} is longer than the model's ${options.maxPositions} positions (max_position_embeddings); choose a length of at most ${options.maxPositions}`);
+    throw new InputSynthesisError(file, `sequence length ${seq} is longer than the model's ${options.maxPositions} positions (max_position_embeddings); choose a length of at most ${options.maxPositions}`);
   }
   if (!appliedBatch && batch !== 1) warnings.push(`no input has a symbolic batch dimension: the model ran at its fixed input shapes, so batch ${batch} was not applied`);
   if (!appliedSeq && seq !== 1 && inputs.some((i) => roleOf(i.name) !== 'other')) warnings.push(`no input has a symbolic sequence dimension: sequence length ${seq} was not applied`);
@@ -257,7 +259,7 @@ export function synthesizeInputs(model: ModelFile, options: SynthesisOptions): S
     } else if (dtype === 'bool') fill(values, dtype, () => (next() < 0.5 ? 1 : 0));
     else if (dtype === 'string') fill(values, dtype, (i) => i);
     else if (dtype === 'float32' || dtype === 'float64' || dtype === 'float16') fill(values, dtype, () => next() * 2 - 1); // zero-centred, like normalised data
-    else throw new InputSynthesisError(`${file}: input '${input.name}' is ${dtype}, which onnxruntime-node cannot take as an input`);
+    else throw new InputSynthesisError(file, `input '${input.name}' is ${dtype}, which onnxruntime-node cannot take as an input`);
     tensors.push({ name: input.name, dtype, shape, values });
   }
   return { tensors, warnings, appliedBatch, appliedSeq };

@@ -1,16 +1,18 @@
 // Saved benchmark runs: one BenchmarkRun per JSON file, written atomically (a crash never leaves a
 // half-written run where a good one was) and validated on load, with errors naming the file.
+import { UserError } from '../errors';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeAtomically } from '../onnx/onnx-writer';
+import { writeAtomically } from '../io/atomic-write';
 import type { BenchmarkRun } from './types';
 
 export const RUN_SCHEMA = 'compression-lab.benchmark-run/1';
 
 /** A run file that cannot be used; the message names the file and the problem. */
-export class RunFileError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
+export class RunFileError extends UserError {
+  declare readonly file: string;
+  constructor(file: string, problem: string) {
+    super('run-file', problem, file);
     this.name = 'RunFileError';
   }
 }

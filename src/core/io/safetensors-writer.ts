@@ -6,7 +6,7 @@
 import { endianness } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { writeAtomically } from '../onnx/onnx-writer';
+import { writeAtomically } from './atomic-write';
 
 export type SafetensorsData = Float32Array | Float64Array | BigInt64Array;
 

@@ -1,4 +1,4 @@
-import { attr, type ModelSpec } from './onnx-writer';
+import { attr, type ModelSpec } from './model-spec';
 import { GraphBuilder, normalFill, seededRandom } from './graph-builder';
 
 export type BuildFamily = 'bert' | 'distilbert' | 'albert' | 'mobilebert';

@@ -1,6 +1,6 @@
 import type { DType } from '../model';
 import type { TensorValues } from '../tensor-values';
-import type { AttrSpec, GraphSpec, NodeSpec, TensorSpec, ValueInfoSpec } from './onnx-writer';
+import type { AttrSpec, GraphSpec, NodeSpec, TensorSpec, ValueInfoSpec } from './model-spec';
 
 /** Small conveniences for emitting ONNX graphs: unique value names, constants, common ops. */
 export class GraphBuilder {

@@ -1,5 +1,7 @@
+import { UserError } from '../errors';
 import type { DType } from '../model';
-import { encodeNode, attr, type NodeSpec } from './onnx-writer';
+import { encodeNode } from './onnx-writer';
+import { attr, type NodeSpec } from './model-spec';
 import { dtypeFromOnnx } from './onnx-types';
 import { MemorySource, ProtoReader, WIRE_LEN } from './proto-source';
 import { ProtoWriter } from './proto-writer';
@@ -315,9 +317,9 @@ function intAttr(name: string, value: number): ProtoWriter {
 // The upgrade
 
 /** What upgradeLegacyOpset throws for a node it cannot upgrade faithfully. */
-export class LegacyOpsetUpgradeError extends Error {
-  constructor(message: string) {
-    super(message);
+export class LegacyOpsetUpgradeError extends UserError {
+  constructor(file: string, problem: string) {
+    super('opset-upgrade', problem, file);
     this.name = 'LegacyOpsetUpgradeError';
   }
 }
@@ -331,7 +333,7 @@ interface Context {
 }
 
 function refuse(ctx: Context, node: NodeView, reason: string): never {
-  throw new LegacyOpsetUpgradeError(`${ctx.file}: cannot upgrade ${node.opType} from opset ${ctx.fromOpset} to ${TARGET_OPSET} (${node.id}): ${reason}`);
+  throw new LegacyOpsetUpgradeError(ctx.file, `cannot upgrade ${node.opType} from opset ${ctx.fromOpset} to ${TARGET_OPSET} (${node.id}): ${reason}`);
 }
 
 function freshName(ctx: Context, base: string): string {
@@ -621,7 +623,7 @@ export function upgradeLegacyOpset(bytes: Uint8Array, fileName: string): Upgrade
       if (fr.field === 9 && fr.wire === WIRE_LEN) {
         const o = decodeOpset(fr, fileName);
         if (isDefaultDomain(o.domain) && o.version < TARGET_OPSET) {
-          throw new LegacyOpsetUpgradeError(`${fileName}: cannot upgrade from opset ${opset.version} to ${TARGET_OPSET}: a local function imports ai.onnx opset ${o.version}, and functions are not upgraded`);
+          throw new LegacyOpsetUpgradeError(fileName, `cannot upgrade from opset ${opset.version} to ${TARGET_OPSET}: a local function imports ai.onnx opset ${o.version}, and functions are not upgraded`);
         }
       }
     }

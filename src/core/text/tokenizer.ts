@@ -1,13 +1,15 @@
 // Hugging Face tokenizer.json files, loaded once for every user of them (benchmark text inputs,
 // training data): the tokenizer, its pad and unknown ids and its special tokens.
+import { UserError } from '../errors';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 /** A text file or tokenizer that cannot be used; the message names the file. */
-export class TextInputError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
+export class TextInputError extends UserError {
+  declare readonly file: string;
+  constructor(file: string, problem: string) {
+    super('text-input', problem, file);
     this.name = 'TextInputError';
   }
 }

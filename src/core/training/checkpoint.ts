@@ -2,6 +2,7 @@
 // slots ("optim/<slot>/<parameter>"), all float32, and in __metadata__ the format tag, step,
 // epoch, parameter order, optimizer kind/step/hyper-parameters, RNG state and free-form meta.
 // Any safetensors tool can open it; loading validates it and names the file in every error.
+import { UserError } from '../errors';
 import { safetensorsReader } from '../readers/safetensors-reader';
 import { loadTensor } from '../tensor-values';
 import type { TensorInfo } from '../model';
@@ -14,9 +15,10 @@ const PARAM = 'param/';
 const OPTIM = 'optim/';
 
 /** A checkpoint that cannot be written or used; the message names the file. */
-export class CheckpointError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
+export class CheckpointError extends UserError {
+  declare readonly file: string;
+  constructor(file: string, problem: string) {
+    super('checkpoint', problem, file);
     this.name = 'CheckpointError';
   }
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel } from '../open-model';
 import { analyzeModel } from '../analysis/model-card';
-import { serializeModel, writeModel, type ModelSpec } from '../onnx/onnx-writer';
+import { serializeModel, writeModel } from '../onnx/onnx-writer';
+import { type ModelSpec } from '../onnx/model-spec';
 import {
   applyParameters, buildTrainingGraph, feedsFromBatch, forwardSpecFromModel, initialParameters, trainableCandidates, TrainingSession,
 } from './autodiff';

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { toCsv, toMarkdown } from '../../core/benchmark/compare';
 import { buildCompareView } from '../../core/benchmark/compare-view';
 import type { BenchmarkConfig } from '../../core/benchmark/types';
-import { writeAtomically } from '../../core/onnx/onnx-writer';
+import { writeAtomically } from '../../core/io/atomic-write';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents, type Message } from '../../shared/protocol';
 import { webviewHtml } from '../webview-html';
 import type { RunsStore } from './runs-store';

@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { onnxReader } from '../../../src/core/readers/onnx-reader';
 import { ModelReadError } from '../../../src/core/model';
-import { attr, serializeModel, type GraphSpec, type ModelSpec } from '../../../src/core/onnx/onnx-writer';
+import { serializeModel } from '../../../src/core/onnx/onnx-writer';
+import { attr, type GraphSpec, type ModelSpec } from '../../../src/core/onnx/model-spec';
 import { ProtoWriter } from '../../../src/core/onnx/proto-writer';
 import { BERT_FAMILY, requireShared } from '../../helpers/paths';
 

@@ -3,15 +3,16 @@
 // the few ops whose signature changed across opsets (ReduceMean's axes moved from an attribute to
 // an input at 18). Every emitted op is valid from opset 16 on (ScatterND/ScatterElements with
 // reduction), which is why the training graph's opset is at least 17.
+import { UserError } from '../../errors';
 import type { DType } from '../../model';
-import { attr, type AttrSpec, type NodeSpec } from '../../onnx/onnx-writer';
+import { attr, type AttrSpec, type NodeSpec } from '../../onnx/model-spec';
 import { onnxFromDtype } from '../../onnx/onnx-types';
 import type { TensorValues } from '../../tensor-values';
 
 /** A graph the autodiff cannot differentiate, or options it cannot honour; the message says which node or name. */
-export class AutodiffError extends Error {
-  constructor(message: string) {
-    super(message);
+export class AutodiffError extends UserError {
+  constructor(problem: string, file?: string) {
+    super('autodiff', problem, file);
     this.name = 'AutodiffError';
   }
 }
@@ -35,7 +36,7 @@ export function staticDim(m: ValueMeta, i: number): number | undefined {
 
 export function normAxis(axis: number, rank: number, what: string): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw new AutodiffError(`${what}: axis ${axis} is out of range for rank ${rank}`);
+  if (a < 0 || a >= rank) throw new AutodiffError(`axis ${axis} is out of range for rank ${rank}`, what);
   return a;
 }
 

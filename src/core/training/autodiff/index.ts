@@ -3,7 +3,7 @@
 // gradients, and a session that runs it step after step.
 export { AutodiffError } from './emitter';
 export type { ValueMeta } from './emitter';
-export { forwardSpecFromModel } from './forward-spec';
+export { forwardSpecFromModel } from '../../onnx/forward-spec';
 export { buildTrainingGraph, defaultOpset } from './training-graph';
 export type { TrainingGraph, TrainingGraphOptions } from './training-graph';
 export type { LossSpec } from './losses';

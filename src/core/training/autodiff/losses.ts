@@ -2,7 +2,7 @@
 // (and new graph inputs: labels, teacher logits, teacher hidden states) to one scalar. The
 // backward pass then differentiates them like any other forward op.
 import type { DType } from '../../model';
-import { attr, type ValueInfoSpec } from '../../onnx/onnx-writer';
+import { attr, type ValueInfoSpec } from '../../onnx/model-spec';
 import { AutodiffError, Emitter, type ValueMeta } from './emitter';
 
 export type LossSpec =

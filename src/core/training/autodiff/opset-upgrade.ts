@@ -1,7 +1,7 @@
 // Forward graphs exported at opset 11 or 12 (common among Hugging Face exports) are brought to
 // opset 13 before the training graph's opset (17) is applied: the ops whose signature or
 // semantics changed at 13 are rewritten to their opset-13 form.
-import { attr, type NodeSpec } from '../../onnx/onnx-writer';
+import { attr, type NodeSpec } from '../../onnx/model-spec';
 import { AutodiffError, type Emitter } from './emitter';
 
 function without(attrs: NodeSpec['attributes'], name: string): NodeSpec['attributes'] {

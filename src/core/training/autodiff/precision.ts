@@ -3,7 +3,7 @@
 // digits). The autodiff's rules are dtype-generic, so the float64 training graph is built by the
 // same code as the float32 one.
 import type { DType } from '../../model';
-import { attr, type AttrSpec, type ModelSpec, type NodeSpec, type TensorSpec } from '../../onnx/onnx-writer';
+import { attr, type AttrSpec, type ModelSpec, type NodeSpec, type TensorSpec } from '../../onnx/model-spec';
 import { onnxFromDtype } from '../../onnx/onnx-types';
 import { AutodiffError } from './emitter';
 

@@ -8,7 +8,8 @@
 // time), so one session trains at any batch size and sequence length.
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../../model';
-import { serializeModel, type ModelSpec, type ValueInfoSpec } from '../../onnx/onnx-writer';
+import { serializeModel } from '../../onnx/onnx-writer';
+import { type ModelSpec, type ValueInfoSpec } from '../../onnx/model-spec';
 import { ProtoWriter } from '../../onnx/proto-writer';
 import { normalFill, seededRandom } from '../../onnx/graph-builder';
 import { AutodiffError, type ValueMeta } from './emitter';

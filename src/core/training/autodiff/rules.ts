@@ -10,7 +10,7 @@
 // the shape probe. When the probe's two runs disagree about an axis (broadcast in one, not the
 // other), the axes are computed at run time instead (Equal/NonZero over the two shapes).
 import type { DType } from '../../model';
-import { attr, type AttrSpec, type NodeSpec } from '../../onnx/onnx-writer';
+import { attr, type AttrSpec, type NodeSpec } from '../../onnx/model-spec';
 import { AutodiffError, Emitter, invertPerm, normAxis, range, staticDim, type ValueMeta } from './emitter';
 
 export interface RuleContext {

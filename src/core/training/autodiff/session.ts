@@ -1,7 +1,8 @@
 // Runs a training graph in onnxruntime-node: one session for the whole run; each step feeds a
 // batch and the current parameter values and gets back the loss and every parameter's gradient.
 import * as ort from 'onnxruntime-node';
-import { serializeModel, type ModelSpec } from '../../onnx/onnx-writer';
+import { serializeModel } from '../../onnx/onnx-writer';
+import { type ModelSpec } from '../../onnx/model-spec';
 import type { Batch, Gradients, Parameter } from '../types';
 import { AutodiffError } from './emitter';
 import type { Feeds } from './probe';

@@ -8,7 +8,7 @@
 // extra values asked for.
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../../model';
-import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../onnx/onnx-writer';
+import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../onnx/model-spec';
 import { AutodiffError, Emitter, isFloat, type ValueMeta } from './emitter';
 import { buildLoss, type LossSpec, type LossTerm } from './losses';
 import { probeModel, type Feeds, type ProbeOptions } from './probe';

@@ -5,6 +5,7 @@
 // (`input_ids`, with optional `attention_mask` and `token_type_ids` used as given). Labels are
 // integer class ids or class names mapped to ids. A problem is a DatasetError naming the file,
 // the line and what is wrong, never a crash.
+import { UserError } from '../../errors';
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -57,9 +58,10 @@ export interface Dataset {
 }
 
 /** A data file that cannot be used: the message names the file and, when known, the line. */
-export class DatasetError extends Error {
-  constructor(readonly file: string, readonly line: number | undefined, readonly problem: string) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${problem}`);
+export class DatasetError extends UserError {
+  declare readonly file: string;
+  constructor(file: string, line: number | undefined, problem: string) {
+    super('dataset', problem, file, { line });
     this.name = 'DatasetError';
   }
 }

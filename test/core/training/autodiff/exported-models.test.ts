@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnxReader } from '../../../../src/core/readers/onnx-reader';
 import { serializeModel } from '../../../../src/core/onnx/onnx-writer';
-import { forwardSpecFromModel } from '../../../../src/core/training/autodiff/forward-spec';
+import { forwardSpecFromModel } from '../../../../src/core/onnx/forward-spec';
 import { buildTrainingGraph } from '../../../../src/core/training/autodiff/training-graph';
 import { feedsFromBatch, initialParameters, TrainingSession, trainableCandidates } from '../../../../src/core/training/autodiff/session';
 import type { Feeds } from '../../../../src/core/training/autodiff/probe';

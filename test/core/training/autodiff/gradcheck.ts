@@ -2,7 +2,7 @@
 // analytic gradients, then perturb parameter elements by +-h and compare with central differences.
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../../../../src/core/model';
-import type { ModelSpec, NodeSpec, TensorSpec, ValueInfoSpec } from '../../../../src/core/onnx/onnx-writer';
+import type { ModelSpec, NodeSpec, TensorSpec, ValueInfoSpec } from '../../../../src/core/onnx/model-spec';
 import { seededRandom, normalFill } from '../../../../src/core/onnx/graph-builder';
 import { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from '../../../../src/core/training/autodiff/training-graph';
 import { TrainingSession } from '../../../../src/core/training/autodiff/session';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import type { NodeSpec, ValueInfoSpec } from '../../../../src/core/onnx/onnx-writer';
+import type { NodeSpec, ValueInfoSpec } from '../../../../src/core/onnx/model-spec';
 import { buildTrainingGraph } from '../../../../src/core/training/autodiff/training-graph';
 import { TrainingSession } from '../../../../src/core/training/autodiff/session';
 import type { LossSpec } from '../../../../src/core/training/autodiff/losses';

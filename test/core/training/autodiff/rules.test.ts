@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { attr, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../../../src/core/onnx/onnx-writer';
+import { attr, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../../../src/core/onnx/model-spec';
 import type { DType } from '../../../../src/core/model';
 import { gradCheck, miniModel, type GradCheckOptions, type MiniParam } from './gradcheck';
 import type { Feeds } from '../../../../src/core/training/autodiff/probe';

@@ -1,10 +1,10 @@
 // An editable copy of a read ONNX model: the reader's ModelFile (nodes with attributes, tensors
 // with where their bytes are) turned back into a ModelSpec with every initializer's and tensor
 // attribute's values loaded, ready for the autodiff and the writer.
-import type { ModelFile, OnnxAttribute, OnnxValueInfo, TensorInfo } from '../../model';
-import type { AttrSpec, ModelSpec, NodeSpec, TensorSpec, ValueInfoSpec } from '../../onnx/onnx-writer';
-import { loadTensor } from '../../tensor-values';
-import { AutodiffError } from './emitter';
+import type { ModelFile, OnnxAttribute, OnnxValueInfo, TensorInfo } from '../model';
+import type { AttrSpec, ModelSpec, NodeSpec, TensorSpec, ValueInfoSpec } from './model-spec';
+import { loadTensor } from '../tensor-values';
+import { UnsupportedModelError } from '../errors';
 
 function tensorSpec(t: TensorInfo): TensorSpec {
   const loaded = loadTensor(t);
@@ -12,7 +12,7 @@ function tensorSpec(t: TensorInfo): TensorSpec {
 }
 
 function valueInfo(file: string, v: OnnxValueInfo, role: string): ValueInfoSpec {
-  if (!v.elemType || !v.shape) throw new AutodiffError(`${file}: graph ${role} '${v.name}' declares no tensor type or shape`);
+  if (!v.elemType || !v.shape) throw new UnsupportedModelError(file, `graph ${role} '${v.name}' declares no tensor type or shape`);
   return { name: v.name, dtype: v.elemType, shape: v.shape.map((d, i) => (d === null ? `${v.name}_dim${i}` : d)) };
 }
 
@@ -23,14 +23,14 @@ function valueInfo(file: string, v: OnnxValueInfo, role: string): ValueInfoSpec 
  */
 export function forwardSpecFromModel(model: ModelFile): ModelSpec {
   const onnx = model.onnx;
-  if (model.format !== 'onnx' || !onnx) throw new AutodiffError(`${model.path}: not an ONNX model (${model.format}); the autodiff works on ONNX graphs`);
+  if (model.format !== 'onnx' || !onnx) throw new UnsupportedModelError(model.path, `not an ONNX model (${model.format}); training, distillation and quantization work on ONNX graphs`);
   const file = model.weightsPath;
-  if (onnx.functions.length) throw new AutodiffError(`${file}: the model defines local functions (${onnx.functions.map((f) => f.name).join(', ')}), which the autodiff does not support`);
+  if (onnx.functions.length) throw new UnsupportedModelError(file, `the model defines local functions (${onnx.functions.map((f) => f.name).join(', ')}), which the engine does not support`);
   const nested = onnx.nodes.find((n) => n.graphPath !== '');
-  if (nested) throw new AutodiffError(`${file}: the model has subgraphs (node '${nested.graphPath.split('/')[0]}' holds a graph attribute), which the autodiff does not support`);
+  if (nested) throw new UnsupportedModelError(file, `the model has subgraphs (node '${nested.graphPath.split('/')[0]}' holds a graph attribute), which the engine does not support`);
 
   const sparse = model.tensors.find((t) => t.origin === 'sparse-initializer');
-  if (sparse) throw new AutodiffError(`${file}: sparse initializer '${sparse.name}' is not supported; densify the model first`);
+  if (sparse) throw new UnsupportedModelError(file, `sparse initializer '${sparse.name}' is not supported; densify the model first`);
   const initializers = model.tensors.filter((t) => t.origin === 'initializer' && (t.scope ?? '') === '').map(tensorSpec);
   // Tensor attributes, in the order the decoder met them (node order), by the name it gave them.
   const constants = new Map<string, TensorInfo[]>();
@@ -73,7 +73,7 @@ export function forwardSpecFromModel(model: ModelFile): ModelSpec {
 }
 
 function convertAttribute(file: string, node: string, a: OnnxAttribute, constants: Map<string, TensorInfo[]>): AttrSpec {
-  if (a.refAttrName) throw new AutodiffError(`${file}: ${node}: attribute '${a.name}' refers to a function attribute`);
+  if (a.refAttrName) throw new UnsupportedModelError(file, `${node}: attribute '${a.name}' refers to a function attribute`);
   switch (a.type) {
     case 'float': return { type: 'float', value: a.f ?? 0 };
     case 'int': return { type: 'int', value: a.i ?? 0 };
@@ -84,12 +84,12 @@ function convertAttribute(file: string, node: string, a: OnnxAttribute, constant
     case 'tensor': {
       const list = a.tensorName ? constants.get(a.tensorName) : undefined;
       const t = list?.shift();
-      if (!t) throw new AutodiffError(`${file}: ${node}: the tensor of attribute '${a.name}' was not found`);
+      if (!t) throw new UnsupportedModelError(file, `${node}: the tensor of attribute '${a.name}' was not found`);
       return { type: 'tensor', value: tensorSpec(t) };
     }
     case 'graph': case 'graphs':
-      throw new AutodiffError(`${file}: ${node} has a subgraph attribute '${a.name}', which the autodiff does not support`);
+      throw new UnsupportedModelError(file, `${node} has a subgraph attribute '${a.name}', which the engine does not support`);
     default:
-      throw new AutodiffError(`${file}: ${node}: attribute '${a.name}' of kind ${a.type} is not supported`);
+      throw new UnsupportedModelError(file, `${node}: attribute '${a.name}' of kind ${a.type} is not supported`);
   }
 }
