@@ -16,7 +16,8 @@ const noVscode = [{ name: 'vscode', message: 'only src/extension talks to VS Cod
 const layers = [
   layer(['src/core/**/*.ts'], forbid('**/shared/*', '**/cli/*', '**/worker/*', '**/extension/*'), noVscode),
   layer(['src/shared/**/*.ts'], forbid('node:*', '**/cli/*', '**/worker/*', '**/extension/*'), noVscode),
-  layer(['src/worker/**/*.ts'], forbid('**/cli/*', '**/extension/*'), noVscode),
+  layer(['src/worker/**/*.ts'], forbid('**/cli/*', '**/extension/*', '**/host/*'), noVscode),
+  layer(['src/host/**/*.ts'], forbid('**/cli/*', '**/extension/*', '**/worker/*'), noVscode),
   layer(['src/cli/**/*.ts'], forbid('**/extension/*'), noVscode),
   layer(['webview/**/*.ts'], [
     ...forbid('node:*', '**/src/cli/*', '**/src/worker/*', '**/src/extension/*'),

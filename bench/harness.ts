@@ -14,7 +14,7 @@ import { synthesizeInputs } from '../src/core/benchmark/input-synthesis';
 import { sessionOptions } from '../src/core/benchmark/ort-session';
 import { latencyStats } from '../src/core/benchmark/stats';
 import type { BenchmarkPlan } from '../src/core/benchmark/types';
-import { startBenchmarkJob } from '../src/worker/benchmark-job';
+import { startBenchmarkJob } from '../src/host/benchmark-job';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const RUNS = Number(process.env.RUNS ?? 15);

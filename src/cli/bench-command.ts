@@ -3,10 +3,10 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { csvField } from '../core/benchmark/compare';
-import { runFileName, saveRun } from '../core/benchmark/run-file';
+import { runFileName, saveRun } from '../core/runs/run-record';
 import type { BenchmarkPlan, BenchmarkRun, ConfigResult } from '../core/benchmark/types';
 import { parseArgs, UsageError } from './args';
-import { ALL_CORES, PLAN_FLAGS, planFromFlags, positiveList, reportOutcome, runJob, timeoutFromFlags } from './bench-options';
+import { ALL_CORES, PLAN_FLAGS, planFromFlags, positiveList, reportOutcome, runJob, runsDirFromFlags, timeoutFromFlags } from './bench-options';
 import { formatBytes, formatCount } from '../core/format';
 import { table } from './format';
 
@@ -15,6 +15,8 @@ export interface BenchCommand {
   output: 'text' | 'json' | 'csv';
   /** A run file (one model), or a folder for one run file per model. */
   out?: string;
+  /** Without --out, runs are recorded here (undefined: not at all). */
+  runsDir?: string;
   timeoutMs?: number;
 }
 
@@ -31,6 +33,7 @@ export function parseBench(argv: string[]): BenchCommand {
     plans: positional.map((m) => planFromFlags(m, flags, sizes)),
     output: flags.json ? 'json' : flags.csv ? 'csv' : 'text',
     out: typeof flags.out === 'string' ? flags.out : undefined,
+    runsDir: runsDirFromFlags(flags),
     timeoutMs: timeoutFromFlags(flags),
   };
 }
@@ -114,12 +117,16 @@ export async function runBench(cmd: BenchCommand, write: (s: string) => void): P
     else if (run.results.length || run.status === 'complete') write(textReport(run) + '\n');
     if (run.status === 'cancelled') break;
   }
+  // The outcome first: a failure's message is the first thing on stderr.
+  const code = reportOutcome(runs);
   if (cmd.out !== undefined) {
     for (const run of runs) {
       const file = folder ? path.join(cmd.out, runFileName(run)) : cmd.out;
       saveRun(file, run);
       process.stderr.write(`saved ${file}\n`);
     }
+  } else if (cmd.runsDir) {
+    for (const run of runs) process.stderr.write(`run recorded in ${saveRun(path.join(cmd.runsDir, runFileName(run)), run)}\n`);
   }
-  return reportOutcome(runs);
+  return code;
 }

@@ -1,17 +1,23 @@
 // What `bench` and `compare` share: parsing the benchmark flags into a plan, finding the worker
 // script, and running one job in a child process with progress on a terminal and Ctrl-C as cancel.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { BenchmarkPlan, BenchmarkRun, GraphOptimizationLevel, SessionSettings } from '../core/benchmark/types';
-import { startBenchmarkJob } from '../worker/benchmark-job';
-import { positiveInt, UsageError } from './args';
+import { startBenchmarkJob } from '../host/benchmark-job';
+import { workerScript } from '../host/worker-path';
+import { DEFAULT_RUNS_DIR, withInterrupt } from './job-terminal';
+import { nonNegativeInt, oneOf, positiveInt, UsageError } from './args';
 
 /** Flags every benchmarking command takes (for parseArgs). */
 export const PLAN_FLAGS = {
   warmup: 'string', runs: 'string', duration: 'string', opt: 'string', mode: 'string', 'no-arena': 'boolean',
-  provider: 'string', text: 'string', tokenizer: 'string', timeout: 'string',
+  provider: 'string', text: 'string', tokenizer: 'string', timeout: 'string', 'runs-dir': 'string', 'no-run-record': 'boolean',
 } as const;
+
+/** The folder benchmark runs are recorded in (undefined: --no-run-record). */
+export function runsDirFromFlags(flags: Flags): string | undefined {
+  return flags['no-run-record'] ? undefined : path.resolve(typeof flags['runs-dir'] === 'string' ? flags['runs-dir'] : DEFAULT_RUNS_DIR);
+}
 
 export const DEFAULT_WARMUP = 5;
 export const DEFAULT_BENCH_RUNS = 30;
@@ -25,23 +31,10 @@ export function positiveList(v: string | boolean | undefined, name: string, fall
   return parts.map((p) => positiveInt(p, name, 0));
 }
 
-function nonNegativeInt(v: string | boolean | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number >= 0 (got '${v}')`);
-  return n;
-}
-
 function positiveSeconds(v: string | boolean, name: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number of seconds (got '${v}')`);
   return n;
-}
-
-function oneOf<T extends string>(v: string | boolean | undefined, name: string, allowed: readonly T[], fallback: T): T {
-  if (v === undefined) return fallback;
-  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be ${allowed.join(', ')} (got '${v}')`);
-  return v as T;
 }
 
 /** Session settings, measuring and inputs from the flags; sizes (batches, seqs, threads) from the caller. */
@@ -49,8 +42,8 @@ export function planFromFlags(model: string, flags: Flags, sizes: Pick<Benchmark
   if (flags.runs !== undefined && flags.duration !== undefined) throw new UsageError('give --runs or --duration, not both');
   if ((flags.text === undefined) !== (flags.tokenizer === undefined)) throw new UsageError('--text and --tokenizer go together: a text file and the tokenizer.json to tokenize it with');
   const session: SessionSettings = {
-    graphOptimizationLevel: oneOf<GraphOptimizationLevel>(flags.opt, 'opt', ['all', 'extended', 'basic', 'disabled'], 'all'),
-    executionMode: oneOf(flags.mode, 'mode', ['sequential', 'parallel'] as const, 'sequential'),
+    graphOptimizationLevel: oneOf<GraphOptimizationLevel>(flags.opt, 'opt', ['all', 'extended', 'basic', 'disabled']) ?? 'all',
+    executionMode: oneOf(flags.mode, 'mode', ['sequential', 'parallel'] as const) ?? 'sequential',
     enableCpuMemArena: !flags['no-arena'],
     executionProvider: typeof flags.provider === 'string' ? flags.provider : 'cpu',
   };
@@ -72,14 +65,6 @@ export function timeoutFromFlags(flags: Flags): number | undefined {
 
 export const ALL_CORES = availableParallelism();
 
-/** dist/worker.js beside the bundled CLI, or the built one when the CLI runs from source (tests). */
-export function workerScript(): string {
-  const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '../../dist/worker.js')];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`the benchmark worker is missing (looked for ${candidates.join(', ')}): run npm run build`);
-  return found;
-}
-
 /**
  * Runs one plan in a fresh worker process. On a terminal, progress goes to stderr on one line;
  * Ctrl-C cancels the job (the run then ends 'cancelled' with what completed).
@@ -96,12 +81,9 @@ export async function runJob(plan: BenchmarkPlan, timeoutMs?: number): Promise<B
       process.stderr.write(`\r\x1b[K${name}  [${p.configIndex + 1}/${p.configCount}] batch ${c.batch} seq ${c.seq} threads ${c.threads}: ${p.phase}${runs}`);
     },
   });
-  const onInterrupt = () => job.cancel();
-  process.on('SIGINT', onInterrupt);
   try {
-    return await job.done;
+    return await withInterrupt(job, `stopping the benchmark of ${name} after its current run`);
   } finally {
-    process.off('SIGINT', onInterrupt);
     if (tty) process.stderr.write('\r\x1b[K');
   }
 }

@@ -3,10 +3,10 @@
 import * as path from 'node:path';
 import { baselineIndex, COMPARE_HEADERS, compareRows, comparisonNote, displayCells, pickResult, toCsv, toMarkdown, type CompareEntry } from '../core/benchmark/compare';
 import { modelName } from '../core/benchmark/plan';
-import { loadRun } from '../core/benchmark/run-file';
+import { loadRun, runFileName, saveRun } from '../core/runs/run-record';
 import type { BenchmarkConfig, BenchmarkPlan, BenchmarkRun } from '../core/benchmark/types';
 import { parseArgs, positiveInt, UsageError } from './args';
-import { ALL_CORES, PLAN_FLAGS, planFromFlags, reportOutcome, runJob, timeoutFromFlags } from './bench-options';
+import { ALL_CORES, PLAN_FLAGS, planFromFlags, reportOutcome, runJob, runsDirFromFlags, timeoutFromFlags } from './bench-options';
 import { table } from './format';
 
 export interface CompareCommand {
@@ -17,6 +17,8 @@ export interface CompareCommand {
   baseline?: string;
   output: 'text' | 'markdown' | 'csv';
   timeoutMs?: number;
+  /** Models benchmarked now are recorded here (undefined: not at all). */
+  runsDir?: string;
 }
 
 const isRunFile = (arg: string) => arg.toLowerCase().endsWith('.json');
@@ -35,6 +37,7 @@ export function parseCompare(argv: string[]): CompareCommand {
     baseline: typeof flags.baseline === 'string' ? flags.baseline : undefined,
     output: flags.markdown ? 'markdown' : flags.csv ? 'csv' : 'text',
     timeoutMs: timeoutFromFlags(flags),
+    runsDir: runsDirFromFlags(flags),
   };
 }
 
@@ -63,7 +66,9 @@ export async function runCompare(cmd: CompareCommand, write: (s: string) => void
     if (!run) {
       run = await runJob(item.plan!, cmd.timeoutMs);
       benchmarked.push(run);
-      if (run.status !== 'complete') return reportOutcome([run]);
+      const code = run.status === 'complete' ? 0 : reportOutcome([run]);
+      if (cmd.runsDir) process.stderr.write(`run recorded in ${saveRun(path.join(cmd.runsDir, runFileName(run)), run)}\n`);
+      if (code) return code;
     }
     const result = pickResult(run, cmd.want);
     if (!result) {

@@ -43,7 +43,7 @@ export async function runDemo(args: { out?: string }, write: (s: string) => void
   write('');
   write('Measuring latency on this machine (each model in its own worker process; batch 1, seq 128, all cores) ...');
   write('');
-  const code = await runCompare(parseCompare([...dirs, '--batch', '1', '--seq', '128', '--warmup', '3', '--runs', '20']), write);
+  const code = await runCompare(parseCompare([...dirs, '--batch', '1', '--seq', '128', '--warmup', '3', '--runs', '20', '--runs-dir', path.join(out, 'runs')]), write);
   write('');
   write(`Inspect any of them: npx compression-lab inspect ${path.relative(process.cwd(), path.join(out, 'albert'))} --json`);
   write(`Compare at other settings: npx compression-lab compare ${dirs.map((d) => path.relative(process.cwd(), d)).join(' ')} --seq 64 --threads 1`);

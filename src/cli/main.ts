@@ -1,14 +1,9 @@
-import { ModelReadError } from '../core/model';
+import { UserError } from '../core/errors';
 import { runInspect } from './inspect-command';
 import { runDemo } from './demo-command';
-import { parseArgs, positiveInt, UsageError } from './args';
+import { cliWording, parseArgs, positiveInt, UsageError } from './args';
 import { parseBench, runBench } from './bench-command';
 import { parseCompare, runCompare } from './compare-command';
-import { RunFileError } from '../core/benchmark/run-file';
-import { TextInputError } from '../core/benchmark/text-inputs';
-import { DatasetError } from '../core/training/data/dataset';
-import { CheckpointError } from '../core/training/checkpoint';
-import { AutodiffError } from '../core/training/autodiff/emitter';
 
 const USAGE = `usage: compression-lab <command> [options]
 
@@ -32,16 +27,26 @@ commands:
       throughput, and speed-up, params % and size % against the baseline (default: the first).
   train --model M.onnx --data D --out trained.onnx [--tokenizer tokenizer.json] [--text-column C]
         [--label-column C] [--max-length N] [--optimizer sgd|adamw] [--lr X] [--momentum X]
-        [--weight-decay X] [--batch-size N] [--epochs N | --max-steps N] [--seed N] [--no-shuffle]
-        [--eval D2] [--log FILE.jsonl] [--warmup-ratio X] [--clip-norm X] [--grad-accumulation N]
-        [--checkpoint FILE.safetensors] [--checkpoint-every N] [--resume FILE] [--threads N] [--dropout X]
+        [--weight-decay X] [--schedule linear|cosine|constant|constant_with_warmup] [--warmup-ratio X]
+        [--batch-size N] [--epochs N | --max-steps N] [--seed N] [--no-shuffle] [--eval D2]
+        [--log FILE.jsonl] [--clip-norm X (0: off)] [--grad-accumulation N] [--checkpoint FILE.safetensors]
+        [--checkpoint-every N] [--resume FILE] [--threads N] [--dropout X] [--timeout S]
+        [--runs-dir DIR | --no-run-record]
       Fine-tunes an ONNX sequence classifier (cross-entropy on its logits; autodiff over the ONNX
-      graph, run in onnxruntime) on TSV, CSV or JSONL rows of text or pre-tokenized input_ids, and
-      writes the trained model as a plain inference ONNX. --log writes one JSON line per step.
+      graph, run in onnxruntime) on TSV, CSV or JSONL rows of text or pre-tokenized input_ids, in a
+      worker process, and writes the trained model as a plain inference ONNX. --log writes one JSON
+      line per step. Ctrl-C stops at the next step and writes a resumable checkpoint (--checkpoint,
+      default <out>.ckpt.safetensors); a second Ctrl-C stops at once. The run is recorded in
+      .compression-lab/runs/ (--runs-dir), where the editor's Runs view lists it.
+
+Every command: --debug prints the stack of an internal error. Exit codes: 0 done, 1 an error (the
+message names the file and the problem), 2 a usage error, 130 stopped by Ctrl-C.
 `;
 
-export async function main(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
-  const [command, ...rest] = argv;
+export async function main(args: string[], write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+  // --debug anywhere: internal errors print their stack.
+  const debug = args.includes('--debug');
+  const [command, ...rest] = args.filter((a) => a !== '--debug');
   try {
     switch (command) {
       case 'inspect': {
@@ -73,11 +78,14 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError) { process.stderr.write(`error: ${e.message}\n\n${USAGE}`); return 2; }
+    if (e instanceof UsageError || (e instanceof UserError && e.code === 'bad-option')) {
+      process.stderr.write(`error: ${cliWording(e.message)}\n\nrun 'compression-lab help' for the options\n`);
+      return 2;
+    }
     // Errors about the user's files and settings: the message says it all, a stack would not help.
-    const userFacing = [ModelReadError, RunFileError, DatasetError, CheckpointError, TextInputError, AutodiffError];
-    if (userFacing.some((k) => e instanceof k)) { process.stderr.write(`error: ${(e as Error).message}\n`); return 1; }
-    process.stderr.write(`error: ${(e as Error).stack ?? e}\n`);
+    if (e instanceof UserError) { process.stderr.write(`error: ${cliWording(e.message)}\n`); return 1; }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(debug ? `internal error: ${err.stack ?? err.message}\n` : `internal error: ${err.message}\n(this is a bug in compression-lab; run again with --debug for the stack)\n`);
     return 1;
   }
 }

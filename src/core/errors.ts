@@ -53,10 +53,14 @@ export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
 
-/** A setting out of range or two that conflict. `option` uses the core's names (camelCase: maxSteps). */
+/**
+ * A setting out of range or two that conflict. `option` uses the core's names (camelCase: maxSteps);
+ * messages mention options as `option 'maxSteps'`, which each surface rewords as it names them
+ * (the CLI as --max-steps).
+ */
 export class OptionsError extends UserError {
   constructor(option: string, problem: string) {
-    super('bad-option', `${option}: ${problem}`, undefined, { option });
+    super('bad-option', `option '${option}' ${problem}`, undefined, { option });
     this.name = 'OptionsError';
   }
 }

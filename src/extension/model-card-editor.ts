@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Endpoint, type HostToWebviewEvents, type Message, type WebviewEvents, type WebviewMethods, validSeq } from '../shared/protocol';
 import type { WorkerClient } from './worker-client';
+import { UserError } from '../core/errors';
 import { webviewHtml } from './webview-html';
 
 export const MODEL_CARD_VIEW = 'compressionLab.modelCard';
@@ -78,11 +79,10 @@ class ModelCardSession {
       this.endpoint.emit('card', { card, fileName: path.basename(file) });
       this.onSent({ type: 'card', card });
     } catch (e) {
-      const message = (e as Error).message;
-      // Reader errors read "<file>: <problem>"; the card shows the two apart.
-      const problem = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+      // A user error comes across the worker boundary with its file and problem apart.
+      const problem = e instanceof UserError ? e.problem : (e as Error).message;
       this.log.appendLine(`could not inspect ${file}: ${problem}`);
-      this.endpoint.emit('error', { file, problem });
+      this.endpoint.emit('error', { file: e instanceof UserError && e.file ? e.file : file, problem });
       this.onSent({ type: 'error', problem });
     }
   }

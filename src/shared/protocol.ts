@@ -4,22 +4,31 @@
 // code and by the browser bundle alike, so it uses neither Node nor VS Code APIs.
 import type { ModelCard } from '../core/analysis/model-card';
 import type { FlopsReport } from '../core/analysis/flops';
-import type { BenchmarkConfig, BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../core/benchmark/types';
+import type { BenchmarkConfig } from '../core/benchmark/types';
 import type { CompareView } from '../core/benchmark/compare-view';
+import type { JobKind, JobParams, JobProgress, JobResult } from '../core/jobs/kinds';
+import { UserError, type UserErrorInfo } from '../core/errors';
 export type { CompareView };
+
+/** A job to run: one kind among the kinds in core/jobs/kinds.ts, with that kind's params. */
+export type JobRequest = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
+/** A job's answer: it finished, or it stopped early when asked (and says what it had done). */
+export type JobAnswer = { [K in JobKind]: { kind: K; status: 'complete' | 'cancelled'; result: JobResult<K> } }[JobKind];
+/** Progress of the job started by request `jobId`. */
+export type JobProgressEvent = { [K in JobKind]: { jobId: number; kind: K; progress: JobProgress<K> } }[JobKind];
 
 /** Request methods, their parameters and results, per channel. */
 export type WorkerMethods = {
   inspect: { params: { path: string; seq: number }; result: ModelCard };
   flops: { params: { path: string; seq: number }; result: FlopsReport };
-  /** Runs a benchmark job; progress comes as 'benchmarkProgress' events with this request's id. */
-  benchmark: { params: { plan: BenchmarkPlan }; result: BenchmarkRun };
-  /** Asks a running job to stop after the current run; it then answers with status 'cancelled'. */
-  cancel: { params: { requestId: number }; result: { cancelled: boolean } };
+  /** Runs a job; its progress comes as 'jobProgress' events carrying this request's id as jobId. */
+  job: { params: JobRequest; result: JobAnswer };
+  /** Asks a running job to stop at its next check (between runs, between steps); it then answers 'cancelled'. */
+  cancel: { params: { jobId: number }; result: { cancelled: boolean } };
 };
 export type WorkerEvents = {
   progress: { requestId: number; message: string; fraction?: number };
-  benchmarkProgress: { requestId: number; progress: BenchmarkProgress };
+  jobProgress: JobProgressEvent;
 };
 
 export type WebviewMethods = {
@@ -56,11 +65,36 @@ export type CompareEvents = {
 export type MethodMap = Record<string, { params: unknown; result: unknown }>;
 export type EventMap = Record<string, unknown>;
 
+/**
+ * An error as it crosses a boundary: a user error keeps its fields (so the other side still has a
+ * UserError with file, problem and code), anything else its name, message and stack.
+ */
+export type ErrorInfo = (UserErrorInfo & { message: string }) | { name: string; message: string; stack?: string };
+
 export type Message =
   | { kind: 'request'; id: number; method: string; params: unknown }
   | { kind: 'reply'; id: number; ok: true; result: unknown }
-  | { kind: 'reply'; id: number; ok: false; error: string }
+  | { kind: 'reply'; id: number; ok: false; error: ErrorInfo }
   | { kind: 'event'; type: string; payload: unknown };
+
+export function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof UserError) return { ...e.toInfo(), message: e.message };
+  if (e instanceof Error) return { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  return { name: 'Error', message: String(e) };
+}
+
+/** An internal error from the other side of a channel: its stack is the remote one. */
+export class RemoteError extends Error {
+  constructor(info: { name: string; message: string; stack?: string }) {
+    super(info.message);
+    this.name = info.name || 'Error';
+    if (info.stack) this.stack = info.stack;
+  }
+}
+
+export function errorFromInfo(info: ErrorInfo): Error {
+  return 'code' in info && typeof info.code === 'string' && typeof info.problem === 'string' ? UserError.fromInfo(info) : new RemoteError(info);
+}
 
 /** Structural check of anything that arrives over a channel: a bad message is dropped, never trusted. */
 export function isMessage(x: unknown): x is Message {
@@ -68,10 +102,15 @@ export function isMessage(x: unknown): x is Message {
   const m = x as Record<string, unknown>;
   switch (m.kind) {
     case 'request': return Number.isSafeInteger(m.id) && typeof m.method === 'string';
-    case 'reply': return Number.isSafeInteger(m.id) && typeof m.ok === 'boolean' && (m.ok || typeof m.error === 'string');
+    case 'reply': return Number.isSafeInteger(m.id) && typeof m.ok === 'boolean' && (m.ok || isErrorInfo(m.error));
     case 'event': return typeof m.type === 'string';
     default: return false;
   }
+}
+
+function isErrorInfo(x: unknown): x is ErrorInfo {
+  const e = x as Record<string, unknown> | null;
+  return !!e && typeof e === 'object' && typeof e.message === 'string' && typeof e.name === 'string';
 }
 
 export class RequestTimeoutError extends Error {
@@ -143,15 +182,15 @@ export class Endpoint<Out extends MethodMap, In extends MethodMap, OutEvents ext
       if (!p) return;
       clearTimeout(p.timer);
       this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.result); else p.reject(new Error(m.error));
+      if (m.ok) p.resolve(m.result); else p.reject(errorFromInfo(m.error));
     } else if (m.kind === 'request') {
       const h = this.handlers.get(m.method);
-      if (!h) { this.post({ kind: 'reply', id: m.id, ok: false, error: `unknown method '${m.method}'` }); return; }
+      if (!h) { this.post({ kind: 'reply', id: m.id, ok: false, error: { name: 'Error', message: `unknown method '${m.method}'` } }); return; }
       Promise.resolve()
         .then(() => h(m.params, m.id))
         .then(
           (result) => this.post({ kind: 'reply', id: m.id, ok: true, result }),
-          (e: unknown) => this.post({ kind: 'reply', id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+          (e: unknown) => this.post({ kind: 'reply', id: m.id, ok: false, error: errorInfo(e) }),
         );
     } else {
       for (const l of this.listeners.get(m.type) ?? []) l(m.payload);

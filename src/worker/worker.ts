@@ -1,8 +1,11 @@
-// The worker process: all model parsing (and, later, onnxruntime work) happens here, so a huge or
+// The worker process: all model parsing and onnxruntime work (benchmarks, training) happens here, so a huge or
 // hostile file never blocks or crashes the extension host. Spoken to over Node's IPC channel with
 // the typed protocol.
-import { Endpoint, type Message, type WorkerEvents, type WorkerMethods } from '../shared/protocol';
+import { Endpoint, type JobAnswer, type JobProgressEvent, type Message, type WorkerEvents, type WorkerMethods } from '../shared/protocol';
 import { InspectService } from './inspect-service';
+import { RunningJobs } from './job-registry';
+import './jobs/benchmark-job';
+import './jobs/train-job';
 
 if (!process.send) {
   process.stderr.write('worker.js is started by the extension host with an IPC channel\n');
@@ -21,29 +24,14 @@ endpoint.handle('inspect', async ({ path, seq }, requestId) => {
 });
 endpoint.handle('flops', ({ path, seq }) => service.flops(path, seq));
 
-// Benchmark jobs: the engine polls `cancelled` between runs, and yields to the event loop there, so
-// a 'cancel' request is handled while a job runs; the job then answers with status 'cancelled'.
-const runningJobs = new Set<number>();
-const cancelledJobs = new Set<number>();
-endpoint.handle('benchmark', async ({ plan }, requestId) => {
-  runningJobs.add(requestId);
-  try {
-    // onnxruntime loads only when a benchmark runs, so inspecting never depends on its native binary.
-    const { runBenchmark } = await import('../core/benchmark/runner');
-    return await runBenchmark(plan, {
-      onProgress: (progress) => endpoint.emit('benchmarkProgress', { requestId, progress }),
-      isCancelled: () => cancelledJobs.has(requestId),
-    });
-  } finally {
-    runningJobs.delete(requestId);
-    cancelledJobs.delete(requestId);
-  }
+// Long tasks are jobs: one request per job, progress as 'jobProgress' events with its id.
+const jobs = new RunningJobs();
+endpoint.handle('job', async (request, jobId) => {
+  const { kind, params } = request;
+  const answer = await jobs.run(jobId, kind, params, (progress: unknown) => endpoint.emit('jobProgress', { jobId, kind, progress } as JobProgressEvent));
+  return { kind, ...answer } as JobAnswer;
 });
-endpoint.handle('cancel', ({ requestId }) => {
-  const running = runningJobs.has(requestId);
-  if (running) cancelledJobs.add(requestId);
-  return { cancelled: running };
-});
+endpoint.handle('cancel', ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }));
 
 process.on('message', (m) => endpoint.receive(m));
 // The host went away: so does the worker, leaving no orphan.

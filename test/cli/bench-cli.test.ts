@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
-import { loadRun } from '../../src/core/benchmark/run-file';
+import { loadRun } from '../../src/core/runs/run-record';
 import { requireShared, SHARED } from '../helpers/paths';
 
 requireShared();
@@ -27,7 +27,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
   assert.ok(existsSync(path.join(ROOT, 'dist', 'cli.js')) && existsSync(path.join(ROOT, 'dist', 'worker.js')), 'dist/ is built (npm run build)');
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -15,7 +15,7 @@ const TOKENIZER = path.join(SHARED, 'tokenizers', 'bert-base-uncased', 'tokenize
 
 function cli(...args: string[]) {
   assert.ok(existsSync(path.join(ROOT, 'dist', 'cli.js')), 'dist/cli.js is built (npm run build)');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'compression-lab.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'compression-lab.js'), ...args], { encoding: 'utf8', timeout: 120_000, cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

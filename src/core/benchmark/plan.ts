@@ -3,7 +3,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeEnvironment } from './environment';
-import { RUN_SCHEMA } from './run-file';
 import type { BenchmarkConfig, BenchmarkPlan, BenchmarkRun } from './types';
 
 export const DEFAULT_RUNS = 30;
@@ -61,7 +60,6 @@ export function modelName(file: string): string {
 export function emptyRun(plan: BenchmarkPlan, id: string): BenchmarkRun {
   const abs = path.resolve(typeof plan?.model === 'string' ? plan.model : '');
   return {
-    schema: RUN_SCHEMA,
     id,
     model: { path: abs, name: modelName(abs), sha256: '', bytes: 0 },
     plan,

@@ -78,9 +78,8 @@ export interface EnvironmentRecord {
 
 export type RunStatus = 'complete' | 'cancelled' | 'failed' | 'timeout';
 
-/** One benchmark job, as saved to .compression-lab/runs/<time>-<model>.json. */
+/** One benchmark job's outcome (saved as a 'benchmark' run record, core/runs/run-record.ts). */
 export interface BenchmarkRun {
-  schema: 'compression-lab.benchmark-run/1';
   id: string;
   model: { path: string; name: string; sha256: string; bytes: number; params?: number; flops?: number; family?: string };
   plan: BenchmarkPlan;

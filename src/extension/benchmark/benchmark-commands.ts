@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { planConfigs, resolveModelFile } from '../../core/benchmark/plan';
 import type { BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../../core/benchmark/types';
-import { startBenchmarkJob } from '../../worker/benchmark-job';
+import { startBenchmarkJob } from '../../host/benchmark-job';
 import { askPlan, timeoutMsFromSettings } from './benchmark-settings';
 import { COMPARE_VIEW, ComparePanel } from './compare-panel';
 import type { RunsStore } from './runs-store';
@@ -50,6 +50,8 @@ export class BenchmarkCommands {
       vscode.commands.registerCommand('compressionLab.openRun', (file?: unknown) => {
         if (typeof file !== 'string') return;
         const s = this.store.read(file);
+        // Training runs have no panel of their own yet: their record opens as JSON.
+        if (s.record && s.record.kind !== 'benchmark') { void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file)); return; }
         ComparePanel.create(this.context, this.store, `Run: ${s.run?.model.name ?? path.basename(file)}`, [file]);
       }),
       vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW, {

@@ -1,19 +1,22 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { loadRun, runFileName, saveRun } from '../../core/benchmark/run-file';
+import { benchmarkRunOf, loadRunRecord, saveRunIn, benchmarkRecord, type AnyRunRecord } from '../../core/runs/run-record';
 import type { BenchmarkRun } from '../../core/benchmark/types';
 
 export interface StoredRun {
   file: string;
+  record?: AnyRunRecord;
+  /** For benchmark records: the run as the comparison panel reads it. */
   run?: BenchmarkRun;
   /** Why the file could not be read, when it could not. */
   problem?: string;
 }
 
 /**
- * Benchmark runs saved in the workspace under .compression-lab/runs/ (or the extension's storage
- * when no folder is open), one JSON file each, written atomically.
+ * Runs of every kind saved in the workspace under .compression-lab/runs/ (or the extension's
+ * storage when no folder is open), one JSON file each, written atomically; the CLI writes to the
+ * same folder, so runs made in a terminal show up here too.
  */
 export class RunsStore {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -33,9 +36,8 @@ export class RunsStore {
     return ws ? path.join(ws.uri.fsPath, '.compression-lab', 'runs') : path.join(this.context.globalStorageUri.fsPath, 'runs');
   }
 
-  save(run: BenchmarkRun): string {
-    const file = path.join(this.folder, runFileName(run));
-    saveRun(file, run);
+  save(record: AnyRunRecord | BenchmarkRun): string {
+    const file = saveRunIn(this.folder, 'kind' in record ? record : benchmarkRecord(record));
     this.changed.fire();
     return file;
   }
@@ -52,7 +54,8 @@ export class RunsStore {
 
   read(file: string): StoredRun {
     try {
-      return { file, run: loadRun(file) };
+      const record = loadRunRecord(file);
+      return { file, record, ...(record.kind === 'benchmark' ? { run: benchmarkRunOf(record) } : {}) };
     } catch (e) {
       return { file, problem: (e as Error).message };
     }

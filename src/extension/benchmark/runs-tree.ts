@@ -1,8 +1,26 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { JobKind } from '../../core/jobs/kinds';
+import type { AnyRunRecord } from '../../core/runs/run-record';
 import type { RunsStore, StoredRun } from './runs-store';
 
-/** The Runs view: every saved benchmark run, newest first; selecting one reopens it. */
+const KIND: Record<JobKind, { label: string; icon: string }> = {
+  benchmark: { label: 'benchmark', icon: 'pulse' },
+  train: { label: 'fine-tune', icon: 'mortar-board' },
+};
+
+/** What a run achieved, in a few words for the list. */
+function summary(r: AnyRunRecord): string {
+  if (r.kind === 'benchmark') {
+    const best = r.result.results[0];
+    return `${r.result.results.length} config${r.result.results.length === 1 ? '' : 's'}${best ? ` · p50 ${best.stats.p50.toFixed(2)} ms` : ''}`;
+  }
+  const last = r.result.history[r.result.history.length - 1];
+  const acc = r.result.evals[r.result.evals.length - 1]?.accuracy;
+  return `${last ? `${last.step} steps · loss ${last.loss.toFixed(3)}` : 'no steps'}${acc !== undefined ? ` · accuracy ${(100 * acc).toFixed(1)}%` : ''}`;
+}
+
+/** The Runs view: every saved run of every kind, newest first, iconed by kind; selecting one reopens it. */
 export class RunsTreeProvider implements vscode.TreeDataProvider<StoredRun> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -16,22 +34,22 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<StoredRun> {
   }
 
   getTreeItem(s: StoredRun): vscode.TreeItem {
-    const item = new vscode.TreeItem(s.run ? s.run.model.name : path.basename(s.file));
+    const item = new vscode.TreeItem(s.record ? s.record.model.name : path.basename(s.file));
     item.id = s.file;
     item.resourceUri = vscode.Uri.file(s.file);
-    if (!s.run) {
+    if (!s.record) {
       item.description = 'cannot be read';
       item.tooltip = s.problem;
       item.iconPath = new vscode.ThemeIcon('error');
       item.command = { command: 'vscode.open', title: 'Open file', arguments: [vscode.Uri.file(s.file)] };
       return item;
     }
-    const r = s.run;
-    const best = r.results[0];
-    item.description = `${r.environment.timestamp.replace('T', ' ').slice(0, 16)} · ${r.results.length} config${r.results.length === 1 ? '' : 's'}${best ? ` · p50 ${best.stats.p50.toFixed(2)} ms` : ''}${r.status === 'complete' ? '' : ` · ${r.status}`}`;
-    item.tooltip = `${r.model.path}\n${r.status}${r.error ? `: ${r.error}` : ''}\n${s.file}`;
-    item.iconPath = new vscode.ThemeIcon(r.status === 'complete' ? 'pulse' : 'warning');
-    item.contextValue = 'compressionLab.run';
+    const r = s.record;
+    const kind = KIND[r.kind];
+    item.description = `${kind.label} · ${r.created.replace('T', ' ').slice(0, 16)} · ${summary(r)}${r.status === 'complete' ? '' : ` · ${r.status}`}`;
+    item.tooltip = `${kind.label}: ${r.model.path}\n${r.status}${r.error ? `: ${r.error}` : ''}\n${s.file}`;
+    item.iconPath = new vscode.ThemeIcon(r.status === 'complete' || r.status === 'cancelled' ? kind.icon : 'warning');
+    item.contextValue = `compressionLab.run.${r.kind}`;
     item.command = { command: 'compressionLab.openRun', title: 'Open Run', arguments: [s.file] };
     return item;
   }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { baselineIndex, compareRows, csvField, pickResult, toCsv, toMarkdown, type CompareEntry } from '../../../src/core/benchmark/compare';
-import { loadRun, RunFileError, runFileName, saveRun } from '../../../src/core/benchmark/run-file';
+import { benchmarkRecord, loadRun, loadRunRecord, RunFileError, runFileName, saveRun } from '../../../src/core/runs/run-record';
 import { latencyStats, throughputOf } from '../../../src/core/benchmark/stats';
 import type { BenchmarkRun, ConfigResult } from '../../../src/core/benchmark/types';
 
@@ -15,7 +15,6 @@ function result(batch: number, seq: number, threads: number, samplesMs: number[]
 
 function run(name: string, params: number, bytes: number, results: ConfigResult[]): BenchmarkRun {
   return {
-    schema: 'compression-lab.benchmark-run/1',
     id: `id-${name}`,
     model: { path: `/models/${name}/model.onnx`, name, sha256: 'ab'.repeat(32), bytes, params, flops: params * 128, family: 'BERT' },
     plan: { model: `/models/${name}`, batches: [1], seqs: [128], threads: [2], warmup: 5, runs: 4, session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' } },
@@ -88,9 +87,34 @@ test('run files: saved atomically under a sortable name, loaded back identical; 
     writeFileSync(other, '{"name": "x"}');
     assert.throws(() => loadRun(other), new RegExp(`^RunFileError: ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a benchmark run`));
     const noStats = path.join(dir, 'no-stats.json');
-    writeFileSync(noStats, JSON.stringify({ ...teacher, results: [{ ...teacher.results[0], stats: { runs: 1 } }] }));
+    writeFileSync(noStats, JSON.stringify({ schema: 'compression-lab.benchmark-run/1', ...teacher, results: [{ ...teacher.results[0], stats: { runs: 1 } }] }));
+    assert.throws(() => loadRun(noStats), /no-stats\.json: results\[0\]\.stats: needs runs, min, max/);
+    const record = benchmarkRecord(teacher);
+    writeFileSync(noStats, JSON.stringify({ ...record, result: { results: [{ ...teacher.results[0], stats: { runs: 1 } }] } }));
     assert.throws(() => loadRun(noStats), /no-stats\.json: results\[0\]\.stats: needs runs, min, max/);
     assert.throws(() => loadRun(path.join(dir, 'missing.json')), /missing\.json: cannot read the run file \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('run records: a benchmark run saved before records existed still opens, as a benchmark record', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcl-legacy-'));
+  try {
+    const legacy = path.join(dir, 'legacy.json');
+    writeFileSync(legacy, JSON.stringify({ schema: 'compression-lab.benchmark-run/1', ...teacher }, null, 2));
+    assert.deepEqual(loadRun(legacy), teacher);
+    const record = loadRunRecord(legacy);
+    assert.deepEqual([record.schema, record.kind, record.created, record.model.sha256], ['compression-lab.run/1', 'benchmark', teacher.environment.timestamp, teacher.model.sha256]);
+    const saved = path.join(dir, 'saved.json');
+    saveRun(saved, teacher);
+    const onDisk = JSON.parse(readFileSync(saved, 'utf8'));
+    assert.deepEqual(Object.keys(onDisk).sort(), ['created', 'environment', 'id', 'kind', 'model', 'result', 'schema', 'settings', 'status']);
+    assert.equal(onDisk.kind, 'benchmark');
+    const train = path.join(dir, 'train.json');
+    writeFileSync(train, JSON.stringify({ ...onDisk, kind: 'train', result: { history: [{ step: 1, loss: 0.5 }], evals: [] } }));
+    assert.equal(loadRunRecord(train).kind, 'train');
+    assert.throws(() => loadRun(train), /train\.json: not a benchmark run \(it is a training run\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

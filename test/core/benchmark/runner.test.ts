@@ -1,4 +1,5 @@
 // The engine in-process (the worker runs exactly this): method, progress, cancel, failures.
+import { benchmarkRecord } from '../../../src/core/runs/run-record';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -54,7 +55,8 @@ test('a bert-family folder: results per configuration, model identity and enviro
   const events: BenchmarkProgress[] = [];
   const run = await runBenchmark(plan(path.join(BERT_FAMILY, 'distilbert-mini'), { batches: [1, 2], runs: 7 }), { onProgress: (p) => events.push(p) });
   assert.equal(run.status, 'complete', run.error);
-  assert.equal(run.schema, 'compression-lab.benchmark-run/1');
+  const record = benchmarkRecord(run);
+  assert.deepEqual([record.schema, record.kind, record.created], ['compression-lab.run/1', 'benchmark', run.environment.timestamp]);
   const file = path.join(BERT_FAMILY, 'distilbert-mini', 'model.onnx');
   assert.equal(run.model.path, file);
   assert.equal(run.model.name, 'distilbert-mini');

@@ -14,11 +14,11 @@ export type DatasetFormat = 'tsv' | 'csv' | 'jsonl';
 export interface DatasetOptions {
   /** Default: from the extension (.tsv, .csv, .jsonl/.ndjson). */
   format?: DatasetFormat;
-  /** The text column (--text-column). Default: 'sentence', else 'text'; none needed for pre-tokenized rows. */
+  /** The text column (option 'textColumn'). Default: 'sentence', else 'text'; none needed for pre-tokenized rows. */
   textColumn?: string;
   /** A second text column, for sentence-pair tasks (e.g. 'sentence2'). */
   textPairColumn?: string;
-  /** The label column (--label-column). Default: 'label'. */
+  /** The label column (option 'labelColumn'). Default: 'label'. */
   labelColumn?: string;
   /**
    * Fixed class names, id = index (e.g. the training set's labelNames, so a dev set maps the same
@@ -147,13 +147,13 @@ export function parseDataset(content: string, file: string, options: DatasetOpti
   } else {
     textColumn = DEFAULT_TEXT_COLUMNS.find(has);
     if (textColumn === undefined) {
-      return fail(at, `no text column: looked for ${DEFAULT_TEXT_COLUMNS.map((c) => `'${c}'`).join(' and ')} and 'input_ids' ${where()}; name the text column (--text-column)`);
+      return fail(at, `no text column: looked for ${DEFAULT_TEXT_COLUMNS.map((c) => `'${c}'`).join(' and ')} and 'input_ids' ${where()}; name the text column (option 'textColumn')`);
     }
     kind = 'text';
   }
   const textPairColumn = options.textPairColumn;
   if (textPairColumn !== undefined && kind === 'text' && !has(textPairColumn)) fail(at, `no text-pair column '${textPairColumn}' ${where()}`);
-  if (!has(labelColumn)) fail(at, `no label column '${labelColumn}' ${where()}; name the label column (--label-column)`);
+  if (!has(labelColumn)) fail(at, `no label column '${labelColumn}' ${where()}; name the label column (option 'labelColumn')`);
 
   const labels = new LabelMapper(options.labelNames, fail);
   const examples: Example[] = [];

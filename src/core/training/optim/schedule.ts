@@ -42,6 +42,40 @@ export function constantLr(lr: number, warmupSteps = 0): LrSchedule {
   };
 }
 
+/**
+ * Linear warm-up, then a half cosine from peakLr down to 0 at totalSteps: Hugging Face's
+ * get_cosine_schedule_with_warmup with num_cycles 0.5, lr(s) = peak * 0.5 * (1 + cos(pi * p)) where
+ * p = (s - warmup) / (total - warmup).
+ */
+export function cosineWarmupDecay(options: LinearScheduleOptions): LrSchedule {
+  const { peakLr, warmupSteps, totalSteps } = options;
+  checkRate(peakLr);
+  checkCount('totalSteps', totalSteps, 1);
+  checkCount('warmupSteps', warmupSteps, 0);
+  if (warmupSteps > totalSteps) throw new Error(`warmupSteps (${warmupSteps}) cannot exceed totalSteps (${totalSteps})`);
+  return {
+    lrAt(step: number): number {
+      checkStep(step);
+      if (step < warmupSteps) return (peakLr * step) / Math.max(1, warmupSteps);
+      const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+      return peakLr * Math.max(0, 0.5 * (1 + Math.cos(Math.PI * progress)));
+    },
+  };
+}
+
+/** The schedules by Hugging Face's names (SchedulerType): `constant` has no warm-up, as there. */
+export const SCHEDULES = ['linear', 'cosine', 'constant', 'constant_with_warmup'] as const;
+export type ScheduleKind = (typeof SCHEDULES)[number];
+
+export function makeSchedule(kind: ScheduleKind, options: LinearScheduleOptions): LrSchedule {
+  switch (kind) {
+    case 'linear': return linearWarmupDecay(options);
+    case 'cosine': return cosineWarmupDecay(options);
+    case 'constant': return constantLr(options.peakLr);
+    case 'constant_with_warmup': return constantLr(options.peakLr, options.warmupSteps);
+  }
+}
+
 /** Warm-up steps for a warm-up given as a fraction of the run (Hugging Face's warmup_ratio): ceil(ratio * total). */
 export function warmupStepsFromRatio(ratio: number, totalSteps: number): number {
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new Error(`warm-up ratio must be in [0, 1], got ${ratio}`);

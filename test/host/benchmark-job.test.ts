@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
-import { startBenchmarkJob, type BenchmarkJob } from '../../src/worker/benchmark-job';
+import { startBenchmarkJob, type BenchmarkJob } from '../../src/host/benchmark-job';
 import type { BenchmarkPlan, BenchmarkProgress } from '../../src/core/benchmark/types';
 
 const WORKER = path.resolve(__dirname, '../../dist/worker.js');

@@ -1,0 +1,13 @@
+// What a training job reports while it runs, shaped for a live chart: steps come in small batches
+// (the newest only, never the history again), evaluations and phases as they happen.
+import type { EvalLog, StepLog } from './trainer';
+
+export type TrainProgress =
+  /** Once the data is tokenized and the graph built: the plan of the run. */
+  | { type: 'start'; totalSteps: number; stepsPerEpoch: number; epochs: number; startStep: number; terms: string[]; trainExamples: number; evalExamples?: number }
+  /** Steps finished since the last report, oldest first. */
+  | { type: 'steps'; steps: StepLog[] }
+  | { type: 'eval'; eval: EvalLog }
+  /** What the job is busy with between steps (tokenizing, building the training graph, saving). */
+  | { type: 'phase'; message: string }
+  | { type: 'checkpoint'; file: string; step: number };
