@@ -2,7 +2,7 @@
 // registered once by the file of its op family (rules/*.ts), and the ops whose outputs carry no
 // gradient. Keying by domain lets rules for `com.microsoft` or other custom-domain ops live in
 // their own files without touching the builder.
-import type { GradientRule } from './rules';
+import type { GradientRule } from './rules/helpers';
 
 export type { GradientRule };
 

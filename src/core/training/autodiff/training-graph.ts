@@ -12,7 +12,9 @@ import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpe
 import { AutodiffError, Emitter, isFloat, type ValueMeta } from './emitter';
 import { buildLoss, type LossSpec, type LossTerm } from './losses';
 import { probeModel, type Feeds, type ProbeOptions } from './probe';
-import { GRADIENT_RULES, NON_DIFFERENTIABLE, type RuleContext } from './rules';
+import { isDefaultDomain } from './registry';
+import { gradientRegistry } from './rules';
+import type { RuleContext } from './rules/helpers';
 import { upgradeToOpset13 } from './opset-upgrade';
 
 export interface TrainingGraphOptions {
@@ -54,8 +56,6 @@ export interface TrainingGraph {
   warnings: string[];
   stats: { forwardNodes: number; lossNodes: number; backwardNodes: number };
 }
-
-const isDefaultDomain = (d: string | undefined) => !d || d === 'ai.onnx';
 
 export function defaultOpset(model: ModelSpec): number | undefined {
   return model.opsets.find((o) => isDefaultDomain(o.domain))?.version;
@@ -252,7 +252,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
   // Which values depend on a trainable parameter (float values only) ...
   const requires = new Set<string>(trainable);
   const origin = new Map<string, string>(trainable.map((p) => [p, p]));
-  const diff = (n: NodeSpec) => !(isDefaultDomain(n.domain) && NON_DIFFERENTIABLE.has(n.opType));
+  const diff = (n: NodeSpec) => !gradientRegistry.isNonDifferentiable(n.domain, n.opType);
   for (const n of all) {
     if (!diff(n)) continue;
     const from = n.inputs.find((i) => i && requires.has(i));
@@ -295,7 +295,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
     if (!diff(n) || !n.outputs.some((o) => o && live.has(o))) continue;
     const dy = n.outputs.map((o) => (o && live.has(o) ? gradOf(o) : undefined));
     if (dy.every((d) => d === undefined)) continue;
-    const rule = isDefaultDomain(n.domain) && Object.hasOwn(GRADIENT_RULES, n.opType) ? GRADIENT_RULES[n.opType] : undefined;
+    const rule = gradientRegistry.ruleFor(n.domain, n.opType);
     if (!rule) {
       const param = origin.get(n.inputs.find((i) => i && live.has(i)) ?? '') ?? '?';
       throw new AutodiffError(`no gradient rule for ${n.domain ? `${n.domain}.` : ''}${n.opType} node '${n.name ?? ''}' (outputs ${n.outputs.map((o) => `'${o}'`).join(', ')}), which lies between trainable parameter '${param}' and the loss; freeze the parameters upstream of it or add a rule`);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GradientRegistry, type GradientRule } from '../../../../src/core/training/autodiff/registry';
+import { gradientRegistry, listRegisteredGradients } from '../../../../src/core/training/autodiff/rules';
 
 const passThrough: GradientRule = (c) => [c.dy[0]];
 const other: GradientRule = () => [];
@@ -47,4 +48,11 @@ test('an op is either differentiable or not: registering it as both throws', () 
   assert.throws(() => r.registerNonDifferentiable('', ['Foo']), /a gradient rule for Foo is already registered/);
   assert.throws(() => r.registerNonDifferentiable('ai.onnx', ['Shape']), /Shape is already registered as non-differentiable/);
   assert.deepEqual(r.listNonDifferentiable(), [{ domain: '', opType: 'Shape' }, { domain: '', opType: 'Floor' }]);
+});
+
+test("the autodiff's registry holds the rule files' rules and refuses a second rule for one of them", () => {
+  const ops = listRegisteredGradients().map((o) => o.opType);
+  for (const op of ['Add', 'MatMul', 'Gemm', 'LayerNormalization', 'Softmax', 'Gather', 'Slice', 'Dropout']) assert.ok(ops.includes(op), op);
+  assert.ok(gradientRegistry.isNonDifferentiable('', 'Shape'));
+  assert.throws(() => gradientRegistry.register({ domain: 'ai.onnx', opType: 'Add', gradient: passThrough }), /already registered/);
 });
