@@ -55,6 +55,11 @@ export interface TrainingGraph {
   extraOutputs: string[];
   warnings: string[];
   stats: { forwardNodes: number; lossNodes: number; backwardNodes: number };
+  /**
+   * The forward and loss nodes whose gradient rule ran (those between a parameter and the loss),
+   * in backward order, with their domain ('' for ai.onnx): which rules this graph exercises.
+   */
+  differentiated: Array<{ node: string; domain: string; opType: string }>;
 }
 
 export function defaultOpset(model: ModelSpec): number | undefined {
@@ -275,6 +280,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
   const constValue = constantValues(all, initializers);
   const contributions = new Map<string, string[]>([[lossOutput, [em.scalar(lossMeta.dtype, 1)]]]);
   const finalGrad = new Map<string, string>();
+  const differentiated: TrainingGraph['differentiated'] = [];
   const gradOf = (v: string): string | undefined => {
     const done = finalGrad.get(v);
     if (done) return done;
@@ -321,6 +327,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
       if (e instanceof AutodiffError && !e.message.includes(`'${n.name ?? ''}'`)) throw new AutodiffError(`${n.opType} node '${n.name ?? ''}': ${e.message}`);
       throw e;
     }
+    differentiated.push({ node: n.name ?? '', domain: isDefaultDomain(n.domain) ? '' : n.domain!, opType: n.opType });
     needs.forEach((need, i) => {
       if (!need) return;
       const g = grads[i];
@@ -378,5 +385,6 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
     extraOutputs,
     warnings,
     stats: { forwardNodes: forwardNodeCount, lossNodes: lossNodes.length, backwardNodes: em.nodes.length },
+    differentiated,
   };
 }
