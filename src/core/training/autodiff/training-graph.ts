@@ -12,7 +12,9 @@ import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpe
 import { AutodiffError, Emitter, isFloat, type ValueMeta } from './emitter';
 import { buildLoss, type LossSpec, type LossTerm } from './losses';
 import { probeModel, type Feeds, type ProbeOptions } from './probe';
-import { GRADIENT_RULES, NON_DIFFERENTIABLE, type RuleContext } from './rules';
+import { isDefaultDomain } from './registry';
+import { gradientRegistry } from './rules';
+import type { RuleContext } from './rules/helpers';
 import { upgradeToOpset13 } from './opset-upgrade';
 
 export interface TrainingGraphOptions {
@@ -53,9 +55,12 @@ export interface TrainingGraph {
   extraOutputs: string[];
   warnings: string[];
   stats: { forwardNodes: number; lossNodes: number; backwardNodes: number };
+  /**
+   * The forward and loss nodes whose gradient rule ran (those between a parameter and the loss),
+   * in backward order, with their domain ('' for ai.onnx): which rules this graph exercises.
+   */
+  differentiated: Array<{ node: string; domain: string; opType: string }>;
 }
-
-const isDefaultDomain = (d: string | undefined) => !d || d === 'ai.onnx';
 
 export function defaultOpset(model: ModelSpec): number | undefined {
   return model.opsets.find((o) => isDefaultDomain(o.domain))?.version;
@@ -252,7 +257,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
   // Which values depend on a trainable parameter (float values only) ...
   const requires = new Set<string>(trainable);
   const origin = new Map<string, string>(trainable.map((p) => [p, p]));
-  const diff = (n: NodeSpec) => !(isDefaultDomain(n.domain) && NON_DIFFERENTIABLE.has(n.opType));
+  const diff = (n: NodeSpec) => !gradientRegistry.isNonDifferentiable(n.domain, n.opType);
   for (const n of all) {
     if (!diff(n)) continue;
     const from = n.inputs.find((i) => i && requires.has(i));
@@ -275,6 +280,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
   const constValue = constantValues(all, initializers);
   const contributions = new Map<string, string[]>([[lossOutput, [em.scalar(lossMeta.dtype, 1)]]]);
   const finalGrad = new Map<string, string>();
+  const differentiated: TrainingGraph['differentiated'] = [];
   const gradOf = (v: string): string | undefined => {
     const done = finalGrad.get(v);
     if (done) return done;
@@ -295,7 +301,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
     if (!diff(n) || !n.outputs.some((o) => o && live.has(o))) continue;
     const dy = n.outputs.map((o) => (o && live.has(o) ? gradOf(o) : undefined));
     if (dy.every((d) => d === undefined)) continue;
-    const rule = isDefaultDomain(n.domain) && Object.hasOwn(GRADIENT_RULES, n.opType) ? GRADIENT_RULES[n.opType] : undefined;
+    const rule = gradientRegistry.ruleFor(n.domain, n.opType);
     if (!rule) {
       const param = origin.get(n.inputs.find((i) => i && live.has(i)) ?? '') ?? '?';
       throw new AutodiffError(`no gradient rule for ${n.domain ? `${n.domain}.` : ''}${n.opType} node '${n.name ?? ''}' (outputs ${n.outputs.map((o) => `'${o}'`).join(', ')}), which lies between trainable parameter '${param}' and the loss; freeze the parameters upstream of it or add a rule`);
@@ -321,6 +327,7 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
       if (e instanceof AutodiffError && !e.message.includes(`'${n.name ?? ''}'`)) throw new AutodiffError(`${n.opType} node '${n.name ?? ''}': ${e.message}`);
       throw e;
     }
+    differentiated.push({ node: n.name ?? '', domain: isDefaultDomain(n.domain) ? '' : n.domain!, opType: n.opType });
     needs.forEach((need, i) => {
       if (!need) return;
       const g = grads[i];
@@ -378,5 +385,6 @@ export async function buildTrainingGraph(forward: ModelSpec, opts: TrainingGraph
     extraOutputs,
     warnings,
     stats: { forwardNodes: forwardNodeCount, lossNodes: lossNodes.length, backwardNodes: em.nodes.length },
+    differentiated,
   };
 }

@@ -86,7 +86,11 @@ function paramTensor(dtype: DType, values: FloatArray, dims: number[]): ort.Tens
 
 /** Builds the training graph for `forward`, and checks every (or a sample of) gradient element against central differences. */
 export async function gradCheck(forward: ModelSpec, options: TrainingGraphOptions, given: Feeds = {}, cfg: GradCheckOptions = {}): Promise<GradCheckReport> {
-  const tg = await buildTrainingGraph(forward, options);
+  return gradCheckGraph(await buildTrainingGraph(forward, options), forward, given, cfg);
+}
+
+/** gradCheck of a training graph already built from `forward`. */
+export async function gradCheckGraph(tg: TrainingGraph, forward: ModelSpec, given: Feeds = {}, cfg: GradCheckOptions = {}): Promise<GradCheckReport> {
   const session = await TrainingSession.create(tg);
   try {
     return await checkWithSession(tg, session, forward, completeFeeds(tg, given, 99, cfg.sizes), cfg);

@@ -1,13 +1,17 @@
 // Every gradient rule against central finite differences, in float64 graphs (Erf: float32, the only
-// dtype onnxruntime's CPU Erf kernel has), including broadcasting on both sides.
+// dtype onnxruntime's CPU Erf kernel has), including broadcasting on both sides. A coverage
+// test holds the registry to that: each registered rule must run in at least one case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { attr, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../../../src/core/onnx/model-spec';
+import { attr, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpec } from '../../../../src/core/onnx/model-spec';
 import type { DType } from '../../../../src/core/model';
-import { gradCheck, miniModel, type GradCheckOptions, type MiniParam } from './gradcheck';
+import { gradCheckGraph, miniModel, type GradCheckOptions, type MiniParam } from './gradcheck';
 import type { Feeds } from '../../../../src/core/training/autodiff/probe';
 import type { LossSpec } from '../../../../src/core/training/autodiff/losses';
+import { buildTrainingGraph, type TrainingGraph } from '../../../../src/core/training/autodiff/training-graph';
+import { qualifiedOpName } from '../../../../src/core/training/autodiff/registry';
+import { listRegisteredGradients } from '../../../../src/core/training/autodiff/rules';
 
 /** A Constant node. */
 function k(name: string, dtype: DType, dims: number[], values: number[]): NodeSpec {
@@ -146,16 +150,40 @@ const CASES: Case[] = [
   },
 ];
 
-for (const c of CASES) {
-  test(`gradient rule: ${c.name}`, async () => {
+// Built once per case: the case's test checks the graph, the coverage test reads which rules it ran.
+const built = new Map<Case, Promise<{ model: ModelSpec; graph: TrainingGraph }>>();
+function buildCase(c: Case): Promise<{ model: ModelSpec; graph: TrainingGraph }> {
+  let b = built.get(c);
+  if (!b) {
     const model = miniModel(c.nodes, c.params, { opset: c.opset, dtype: c.dtype, inputs: c.inputs, initializers: c.initializers });
     const trainable = Object.keys(c.params).filter((p) => !(c.frozen ?? []).includes(p));
     const loss: LossSpec = c.loss ?? { kind: 'mse', output: c.output ?? 'y' };
-    const r = await gradCheck(model, { trainable, loss, probe: c.probe?.symbolSizes ? { symbolSizes: c.probe.symbolSizes } : undefined }, c.feeds ?? {}, c.cfg);
+    b = buildTrainingGraph(model, { trainable, loss, probe: c.probe?.symbolSizes ? { symbolSizes: c.probe.symbolSizes } : undefined }).then((graph) => ({ model, graph }));
+    built.set(c, b);
+  }
+  return b;
+}
+
+for (const c of CASES) {
+  test(`gradient rule: ${c.name}`, async () => {
+    const { model, graph } = await buildCase(c);
+    const r = await gradCheckGraph(graph, model, c.feeds ?? {}, c.cfg);
     assert.deepEqual(r.failures, [], `${r.failures.length} of ${r.checked} gradient elements disagree with finite differences`);
     assert.ok(r.checked > 0);
   });
 }
+
+test('every registered gradient rule is finite-difference checked: some case differentiates through a node of its op', async () => {
+  const covered = new Set<string>();
+  for (const c of CASES) {
+    // The case's own nodes, not the loss's (every case's mse would cover Sub, Mul and ReduceMean).
+    const own = new Set(c.nodes.map((nd) => nd.name));
+    for (const d of (await buildCase(c)).graph.differentiated) if (own.has(d.node)) covered.add(qualifiedOpName(d.domain, d.opType));
+  }
+  const registered = listRegisteredGradients().map((op) => qualifiedOpName(op.domain, op.opType));
+  assert.ok(registered.length > 0);
+  assert.deepEqual(registered.filter((op) => !covered.has(op)), [], 'registered gradient rules that no case in CASES differentiates through: add a case for each');
+});
 
 test('Dropout in training mode: gradient is dy * mask / (1 - ratio), with the mask the forward pass drew', async () => {
   const { buildTrainingGraph } = await import('../../../../src/core/training/autodiff/training-graph');
