@@ -9,8 +9,8 @@ import { Endpoint, type HostToWebviewEvents, type WebviewEvents, type WebviewMet
 import type { ModelCard } from '../src/core/analysis/model-card';
 import type { FlopsReport } from '../src/core/analysis/flops';
 import { append, h, replaceChildren, setText } from './dom';
-import { drawComponentChart, drawLayerChart, readTheme } from './charts';
-import { onThemeChange } from './shared/theme';
+import { drawComponentChart, drawLayerChart } from './charts';
+import { followChartTheme } from './shared/chart-theme';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
@@ -314,9 +314,8 @@ function showCard(card: ModelCard, fileName: string): void {
   seqApply.addEventListener('click', () => void applySeq());
 
   show(view, () => {
-    const draw = () => {
+    const stopTheme = followChartTheme((theme) => {
       for (const c of charts.splice(0)) c.destroy();
-      const theme = readTheme();
       if (compData.values.length) charts.push(drawComponentChart(compCanvas, compData, compShares, theme));
       if (map.rows.length) {
         charts.push(drawLayerChart(layerCanvas, lchart, (i) => {
@@ -327,9 +326,7 @@ function showCard(card: ModelCard, fileName: string): void {
           return lines.join('\n');
         }, theme));
       }
-    };
-    draw();
-    const stopTheme = onThemeChange(draw);
+    });
     if (ui.seq !== undefined && ui.seq !== flops.seq) { seqField.value = String(ui.seq); void applySeq(); }
     return () => { stopTheme(); for (const c of charts.splice(0)) c.destroy(); };
   });
@@ -463,10 +460,6 @@ function breakable(name: string): Node[] {
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Theme changes
-
 
 // ---------------------------------------------------------------------------------------------
 // Wiring

@@ -8,8 +8,7 @@ import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRin
 import type { Chart } from 'chart.js';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents } from '../../src/shared/protocol';
 import { h, replaceChildren, setText, type Child } from '../dom';
-import { readTheme } from '../charts';
-import { onThemeChange } from '../shared/theme';
+import { followChartTheme } from '../shared/chart-theme';
 import { drawLatencyChart, drawScatterChart, drawSeqChart } from './charts';
 import { comparePanel, looksLikeCompareView, type ComparePanel, type CompareRowView } from './view-model';
 import { vscodeApi as vscode } from '../shared/vscode-api';
@@ -55,10 +54,9 @@ let cancelling = false;
 let idleMessage: string | undefined;
 let errorMessage: string | undefined;
 let charts: Chart[] = [];
-let redraw: (() => void) | undefined;
+/** Stops redrawing the shown comparison's charts on theme changes. */
+let stopTheme: (() => void) | undefined;
 let restoredScroll = false;
-
-onThemeChange(() => redraw?.());
 
 // ---------------------------------------------------------------------------------------------
 // Progress
@@ -150,6 +148,7 @@ function renderView(v: CompareView): void {
   const focusKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-focus]')?.getAttribute('data-focus') ?? undefined;
   const scrollY = window.scrollY;
 
+  stopTheme?.();
   for (const c of charts) c.destroy();
   charts = [];
 
@@ -172,17 +171,14 @@ function renderView(v: CompareView): void {
 
   replaceChildren(viewSlot, main);
 
-  const draw = () => {
+  stopTheme = followChartTheme((theme) => {
     for (const c of charts) c.destroy();
     charts = [];
     if (!hasRows) return;
-    const theme = readTheme();
     charts.push(drawLatencyChart(latencyCanvas, panel.latency, theme));
     if (panel.scatter.points.length) charts.push(drawScatterChart(scatterCanvas, panel.scatter, theme));
     if (panel.seq.series.length) charts.push(drawSeqChart(seqCanvas, panel.seq, theme));
-  };
-  draw();
-  redraw = draw;
+  });
 
   if (focusKey) viewSlot.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
   if (!restoredScroll && ui.scrollY) {
