@@ -11,6 +11,7 @@ import type { FlopsReport } from '../src/core/analysis/flops';
 import { append, h, replaceChildren, setText } from './dom';
 import { drawComponentChart, drawLayerChart } from './charts';
 import { followChartTheme } from './shared/chart-theme';
+import { createProgress } from './shared/progress';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
@@ -60,34 +61,12 @@ function show(view: HTMLElement, after?: () => (() => void) | void): void {
   if (t) teardown = t;
 }
 
-function showProgress(message: string, fraction?: number): void {
-  const existing = root.querySelector<HTMLElement>('[data-testid="progress-view"]');
-  const pct = typeof fraction === 'number' && Number.isFinite(fraction) ? Math.round(Math.min(1, Math.max(0, fraction)) * 100) : undefined;
-  if (existing) {
-    const msg = existing.querySelector('[data-testid="progress-message"]');
-    if (msg) setText(msg, message);
-    updateBar(existing, pct);
-    return;
-  }
-  const view = h('div', { class: 'state-view', testid: 'progress-view', role: 'status', 'aria-live': 'polite' },
-    h('vscode-progress-ring', { 'aria-label': 'Working' }),
-    h('p', { class: 'state-message', testid: 'progress-message' }, message),
-    h('div', { class: 'progress-track', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true },
-      h('div', { class: 'progress-fill' })),
-  );
-  updateBar(view, pct);
-  show(view);
-}
+/** The one progress widget, put back on the page whenever the host reports progress again. */
+const progress = createProgress();
 
-function updateBar(view: HTMLElement, pct: number | undefined): void {
-  const track = view.querySelector<HTMLElement>('.progress-track');
-  const fill = view.querySelector<HTMLElement>('.progress-fill');
-  if (!track || !fill) return;
-  track.hidden = pct === undefined;
-  if (pct !== undefined) {
-    track.setAttribute('aria-valuenow', String(pct));
-    fill.style.width = `${pct}%`;
-  }
+function showProgress(message: string, fraction?: number): void {
+  if (!root.contains(progress.element)) show(progress.element);
+  progress.update(message, fraction);
 }
 
 function showError(file: string, problem: string): void {

@@ -7,8 +7,9 @@
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import type { Chart } from 'chart.js';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents } from '../../src/shared/protocol';
-import { h, replaceChildren, setText, type Child } from '../dom';
+import { h, replaceChildren, type Child } from '../dom';
 import { followChartTheme } from '../shared/chart-theme';
+import { createProgress } from '../shared/progress';
 import { drawLatencyChart, drawScatterChart, drawSeqChart } from './charts';
 import { comparePanel, looksLikeCompareView, type ComparePanel, type CompareRowView } from './view-model';
 import { vscodeApi as vscode } from '../shared/vscode-api';
@@ -39,10 +40,10 @@ window.addEventListener('scroll', () => {
 // ---------------------------------------------------------------------------------------------
 // Page state
 
-const progressSlot = h('div', { class: 'progress-slot' });
+const progress = createProgress({ className: 'progress-slot', onCancel: () => onCancel() });
 const noticeSlot = h('div', { class: 'notice-slot' });
 const viewSlot = h('div', { class: 'view-slot' });
-replaceChildren(root, progressSlot, noticeSlot, viewSlot);
+replaceChildren(root, progress.element, noticeSlot, viewSlot);
 
 /** The comparison shown, if any. */
 let view: CompareView | undefined;
@@ -59,54 +60,17 @@ let stopTheme: (() => void) | undefined;
 let restoredScroll = false;
 
 // ---------------------------------------------------------------------------------------------
-// Progress
+// Progress, and the last job's outcome in its place
 
 function renderProgress(): void {
-  const showJob = !!job;
-  const showWaiting = !job && waiting && !view;
-  const existing = progressSlot.querySelector<HTMLElement>('[data-testid="progress-view"]');
-  if (!showJob && !showWaiting) {
-    replaceChildren(progressSlot);
-    return;
-  }
-  const compact = !!view;
-  const message = job?.message ?? 'Waiting for the comparison…';
-  const pct = job && typeof job.fraction === 'number' && Number.isFinite(job.fraction) ? Math.round(Math.min(1, Math.max(0, job.fraction)) * 100) : undefined;
-  let el = existing;
-  if (!el || el.dataset.compact !== String(compact) || el.dataset.job !== String(showJob)) {
-    const cancel = showJob
-      ? h('vscode-button', { testid: 'cancel-button', appearance: 'secondary', 'data-focus': 'cancel', on: { click: onCancel } }, 'Cancel')
-      : null;
-    el = h('section', {
-      class: compact ? 'progress-banner' : 'state-view', testid: 'progress-view', role: 'status', 'aria-live': 'polite',
-      'aria-label': showJob ? 'Benchmark in progress' : 'Waiting', 'data-compact': String(compact), 'data-job': String(showJob),
-    },
-    h('vscode-progress-ring', { 'aria-hidden': 'true', class: 'progress-ring' }),
-    h('div', { class: 'progress-body' },
-      h('p', { class: 'state-message', testid: 'progress-message' }, message),
-      h('div', { class: 'progress-track', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true },
-        h('div', { class: 'progress-fill' }))),
-    cancel);
-    const hadFocus = progressSlot.contains(document.activeElement);
-    replaceChildren(progressSlot, el);
-    if (hadFocus) el.querySelector<HTMLElement>('[data-focus="cancel"]')?.focus();
-  }
-  const msg = el.querySelector('[data-testid="progress-message"]');
-  if (msg && msg.textContent !== message) setText(msg, message);
-  const track = el.querySelector<HTMLElement>('.progress-track');
-  const fill = el.querySelector<HTMLElement>('.progress-fill');
-  if (track && fill) {
-    track.hidden = pct === undefined;
-    if (pct !== undefined) {
-      track.setAttribute('aria-valuenow', String(pct));
-      fill.style.width = `${pct}%`;
-    }
-  }
-  const cancel = el.querySelector<ButtonElement>('[data-testid="cancel-button"]');
-  if (cancel) {
-    cancel.disabled = cancelling;
-    const label = cancelling ? 'Cancelling…' : 'Cancel';
-    if (cancel.textContent !== label) setText(cancel, label);
+  if (job) {
+    progress.configure({ layout: view ? 'banner' : 'page', label: 'Benchmark in progress', cancellable: true, cancelling });
+    progress.update(job.message, job.fraction);
+  } else if (waiting && !view) {
+    progress.configure({ layout: 'page', label: 'Waiting', cancellable: false });
+    progress.update('Waiting for the comparison…');
+  } else {
+    progress.idle(idleMessage);
   }
 }
 
@@ -118,14 +82,13 @@ function onCancel(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Notices: the last job's outcome and errors
+// Notices: errors
 
 function renderNotices(): void {
   replaceChildren(noticeSlot,
     errorMessage ? h('section', { class: 'callout error', role: 'alert', testid: 'compare-error' },
       h('h2', null, 'Something went wrong'),
-      h('p', { class: 'preserve' }, errorMessage)) : null,
-    idleMessage && !job ? h('p', { class: 'notice', role: 'status', testid: 'idle-message' }, idleMessage) : null);
+      h('p', { class: 'preserve' }, errorMessage)) : null);
   if (!view) {
     replaceChildren(viewSlot, !waiting && !job ? h('section', { class: 'state-view empty-view', testid: 'empty-view' },
       h('h1', null, 'Nothing to compare yet'),
