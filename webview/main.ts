@@ -1,6 +1,7 @@
 // The model card webview. It says 'ready', then shows what the host sends: progress while the
-// model is read, the card, or an error with a way to try again. All model-provided strings go
-// into the page as text (dom.ts); colours come from the VS Code theme's CSS variables.
+// model is read, the card, or an error with a way to try again (the page state and its reducer
+// are in card-state.ts). All model-provided strings go into the page as text (dom.ts); colours
+// come from the VS Code theme's CSS variables.
 import {
   provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing, vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
@@ -12,6 +13,8 @@ import { append, h, replaceChildren, setText } from './dom';
 import { drawComponentChart, drawLayerChart } from './charts';
 import { followChartTheme } from './shared/chart-theme';
 import { createProgress } from './shared/progress';
+import { createStore } from './shared/store';
+import { cardReducer, initialCardState, type CardAction, type CardState } from './card-state';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
@@ -70,7 +73,7 @@ function showProgress(message: string, fraction?: number): void {
 }
 
 function showError(file: string, problem: string): void {
-  const retry = h('vscode-button', { testid: 'retry-button', on: { click: () => { showProgress('Opening the model again…'); ep.emit('reload', {}); } } }, 'Try again');
+  const retry = h('vscode-button', { testid: 'retry-button', on: { click: () => choose({ type: 'reload' }, () => ep.emit('reload', {})) } }, 'Try again');
   const view = h('div', { class: 'state-view error-view', testid: 'error-view', role: 'alert' },
     h('h1', { class: 'error-title' }, 'This model could not be opened'),
     h('dl', { class: 'error-facts' },
@@ -85,13 +88,6 @@ function showError(file: string, problem: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // The card
-
-function looksLikeCard(x: unknown): x is ModelCard {
-  const c = x as Partial<ModelCard> | null;
-  return !!c && typeof c === 'object' && Array.isArray(c.tensors) && Array.isArray(c.layers) && Array.isArray(c.dtypes)
-    && !!c.params && typeof c.params.total === 'number' && !!c.flops && Array.isArray(c.flops.perLayer)
-    && Array.isArray(c.familyEvidence) && Array.isArray(c.warnings) && !!c.bytes && !!c.architecture;
-}
 
 function isFlopsReport(x: unknown): x is FlopsReport {
   const f = x as Partial<FlopsReport> | null;
@@ -441,24 +437,39 @@ function breakable(name: string): Node[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Wiring
+// Wiring: the page state in one store (card-state.ts has the reducer), rendered here
 
-ep.on('progress', (p) => {
-  if (!p || typeof p.message !== 'string') return;
-  showProgress(p.message, p.fraction);
-});
-ep.on('card', (p) => {
-  if (!p || !looksLikeCard(p.card)) { showError(typeof p?.fileName === 'string' ? p.fileName : 'model', 'The model card that arrived was incomplete.'); return; }
-  try {
-    showCard(p.card, typeof p.fileName === 'string' && p.fileName ? p.fileName : p.card.weightsPath);
-  } catch (e) {
-    showError(typeof p.fileName === 'string' ? p.fileName : 'model', `The model card could not be shown: ${e instanceof Error ? e.message : String(e)}`);
+const store = createStore(cardReducer, initialCardState);
+
+/** Dispatches a user's request and tells the host only if the reducer took it as a change. */
+function choose(action: CardAction, tell: () => void): void {
+  const before = store.getState();
+  store.dispatch(action);
+  if (store.getState() !== before) tell();
+}
+
+function render(s: CardState): void {
+  switch (s.view) {
+    case 'progress':
+      showProgress(s.message, s.fraction);
+      return;
+    case 'card':
+      try {
+        showCard(s.card, s.fileName);
+      } catch (e) {
+        store.dispatch({ type: 'renderFailed', message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    case 'error':
+      showError(s.file, s.problem);
+      return;
   }
-});
-ep.on('error', (p) => {
-  showError(typeof p?.file === 'string' ? p.file : 'unknown file', typeof p?.problem === 'string' ? p.problem : 'unknown problem');
-});
+}
 
-showProgress('Waiting for the model…');
+store.subscribe(render);
+ep.on('progress', (p) => store.dispatch({ type: 'progress', message: p?.message, fraction: p?.fraction }));
+ep.on('card', (p) => store.dispatch({ type: 'card', card: p?.card, fileName: p?.fileName }));
+ep.on('error', (p) => store.dispatch({ type: 'error', file: p?.file, problem: p?.problem }));
+
+render(store.getState());
 ep.emit('ready', {});
-
