@@ -63,6 +63,7 @@ export interface Series {
   readonly max: number;
   /** The first step whose value was NaN or infinite (a diverged loss), if any. */
   readonly firstNonFiniteStep?: number;
+  /** Shared with other states: read it through stepAt, valueAt and chunksOf, never write it. */
   readonly storage: Storage;
 }
 
