@@ -1,57 +1,14 @@
-// The card's two charts, drawn with Chart.js in the current VS Code theme's colours. Colours are
-// read from the theme's CSS variables when a chart is made; main.ts re-makes the charts when the
-// theme changes. The tables beside the charts carry the same numbers, so nothing is chart-only.
+// The card's two charts, drawn with Chart.js in the theme the shared chart theme reads; main.ts
+// re-makes them when the theme changes. The tables beside the charts carry the same numbers, so
+// nothing is chart-only.
 import {
   BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip,
   type ChartConfiguration, type Plugin,
 } from 'chart.js';
+import { border, font, grid, shortCount, ticks, tooltip, type ChartTheme } from './shared/chart-theme';
 import { formatCount, type ChartData, type LayerChartData } from './view-model';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
-
-export interface ChartTheme {
-  foreground: string;
-  muted: string;
-  grid: string;
-  background: string;
-  /** High-contrast themes outline every bar. */
-  contrastBorder?: string;
-  highContrast: boolean;
-  blue: string;
-  red: string;
-  green: string;
-  yellow: string;
-  orange: string;
-  purple: string;
-  fontFamily: string;
-  fontSize: number;
-}
-
-/** The theme's colours, from the variables VS Code sets on the webview's root element. */
-export function readTheme(): ChartTheme {
-  const cs = getComputedStyle(document.body);
-  const v = (name: string): string => cs.getPropertyValue(name).trim();
-  const foreground = v('--vscode-charts-foreground') || v('--vscode-foreground') || cs.color;
-  const pick = (name: string) => v(name) || foreground;
-  const cls = document.body.classList;
-  const highContrast = cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light');
-  return {
-    foreground,
-    muted: v('--vscode-descriptionForeground') || foreground,
-    grid: v('--vscode-charts-lines') || v('--vscode-widget-border') || v('--vscode-panel-border') || foreground,
-    background: v('--vscode-editor-background') || cs.backgroundColor,
-    contrastBorder: highContrast ? (v('--vscode-contrastBorder') || foreground) : undefined,
-    highContrast,
-    blue: pick('--vscode-charts-blue'),
-    red: pick('--vscode-charts-red'),
-    green: pick('--vscode-charts-green'),
-    yellow: pick('--vscode-charts-yellow'),
-    orange: pick('--vscode-charts-orange'),
-    purple: pick('--vscode-charts-purple'),
-    fontFamily: v('--vscode-font-family') || cs.fontFamily,
-    fontSize: parseFloat(v('--vscode-font-size')) || parseFloat(cs.fontSize) || 13,
-  };
-}
 
 export function componentColor(t: ChartTheme, component: string): string {
   switch (component) {
@@ -88,26 +45,6 @@ function striped(t: ChartTheme, color: string): CanvasPattern | string {
   g.moveTo(size / 2, size * 1.5); g.lineTo(size * 1.5, size / 2);
   g.stroke();
   return g.createPattern(c, 'repeat') ?? color;
-}
-
-/** Chart fonts follow the editor's, a little smaller or larger by `delta`. */
-export function font(t: ChartTheme, delta = 0, weight?: 'bold') {
-  return { family: t.fontFamily, size: Math.max(9, t.fontSize + delta), weight };
-}
-
-/** Tooltips in the theme's colours (shared by every chart the webviews draw). */
-export function tooltip(t: ChartTheme) {
-  return {
-    backgroundColor: t.background,
-    titleColor: t.foreground,
-    bodyColor: t.foreground,
-    borderColor: t.contrastBorder ?? t.grid,
-    borderWidth: 1,
-    titleFont: font(t, 0, 'bold'),
-    bodyFont: font(t),
-    displayColors: true,
-    padding: 8,
-  };
 }
 
 /** Writes a text label at each bar's end (horizontal) or top (vertical), where it fits. */
@@ -168,13 +105,13 @@ export function drawComponentChart(canvas: HTMLCanvasElement, data: ChartData, s
       scales: {
         x: {
           beginAtZero: true,
-          grid: { color: t.grid, lineWidth: 0.5 },
-          border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), callback: (v) => shortCount(Number(v)), maxTicksLimit: 6 },
+          grid: grid(t),
+          border: border(t),
+          ticks: { ...ticks(t), callback: (v) => shortCount(Number(v)), maxTicksLimit: 6 },
         },
         y: {
           grid: { display: false },
-          border: { color: t.grid },
+          border: border(t),
           ticks: { color: t.foreground, font: font(t, -1) },
         },
       },
@@ -215,14 +152,14 @@ export function drawLayerChart(canvas: HTMLCanvasElement, data: LayerChartData, 
       scales: {
         x: {
           grid: { display: false },
-          border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), autoSkip: true, maxRotation: 0 },
+          border: border(t),
+          ticks: { ...ticks(t), autoSkip: true, maxRotation: 0 },
         },
         y: {
           beginAtZero: true,
-          grid: { color: t.grid, lineWidth: 0.5 },
-          border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), callback: (v) => shortCount(Number(v)), maxTicksLimit: 5 },
+          grid: grid(t),
+          border: border(t),
+          ticks: { ...ticks(t), callback: (v) => shortCount(Number(v)), maxTicksLimit: 5 },
         },
       },
       plugins: {
@@ -239,12 +176,4 @@ export function drawLayerChart(canvas: HTMLCanvasElement, data: LayerChartData, 
     plugins: [barLabels((i) => data.marks[i] ?? '', t.foreground, font(t, -1, 'bold'), false, 12)],
   };
   return new Chart(canvas, config);
-}
-
-/** Axis ticks: 49984 -> '50k'. */
-function shortCount(n: number): string {
-  if (n >= 1e9) return `${+(n / 1e9).toFixed(1)}G`;
-  if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
-  return String(n);
 }

@@ -1,6 +1,7 @@
 // The model card webview. It says 'ready', then shows what the host sends: progress while the
-// model is read, the card, or an error with a way to try again. All model-provided strings go
-// into the page as text (dom.ts); colours come from the VS Code theme's CSS variables.
+// model is read, the card, or an error with a way to try again (the page state and its reducer
+// are in card-state.ts). All model-provided strings go into the page as text (dom.ts); colours
+// come from the VS Code theme's CSS variables.
 import {
   provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing, vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
@@ -9,8 +10,11 @@ import { Endpoint, type HostToWebviewEvents, type WebviewEvents, type WebviewMet
 import type { ModelCard } from '../src/core/analysis/model-card';
 import type { FlopsReport } from '../src/core/analysis/flops';
 import { append, h, replaceChildren, setText } from './dom';
-import { drawComponentChart, drawLayerChart, readTheme } from './charts';
-import { onThemeChange } from './shared/theme';
+import { drawComponentChart, drawLayerChart } from './charts';
+import { followChartTheme } from './shared/chart-theme';
+import { createProgress } from './shared/progress';
+import { createStore } from './shared/store';
+import { cardReducer, initialCardState, type CardAction, type CardState } from './card-state';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
   layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
@@ -60,38 +64,16 @@ function show(view: HTMLElement, after?: () => (() => void) | void): void {
   if (t) teardown = t;
 }
 
-function showProgress(message: string, fraction?: number): void {
-  const existing = root.querySelector<HTMLElement>('[data-testid="progress-view"]');
-  const pct = typeof fraction === 'number' && Number.isFinite(fraction) ? Math.round(Math.min(1, Math.max(0, fraction)) * 100) : undefined;
-  if (existing) {
-    const msg = existing.querySelector('[data-testid="progress-message"]');
-    if (msg) setText(msg, message);
-    updateBar(existing, pct);
-    return;
-  }
-  const view = h('div', { class: 'state-view', testid: 'progress-view', role: 'status', 'aria-live': 'polite' },
-    h('vscode-progress-ring', { 'aria-label': 'Working' }),
-    h('p', { class: 'state-message', testid: 'progress-message' }, message),
-    h('div', { class: 'progress-track', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true },
-      h('div', { class: 'progress-fill' })),
-  );
-  updateBar(view, pct);
-  show(view);
-}
+/** The one progress widget, put back on the page whenever the host reports progress again. */
+const progress = createProgress();
 
-function updateBar(view: HTMLElement, pct: number | undefined): void {
-  const track = view.querySelector<HTMLElement>('.progress-track');
-  const fill = view.querySelector<HTMLElement>('.progress-fill');
-  if (!track || !fill) return;
-  track.hidden = pct === undefined;
-  if (pct !== undefined) {
-    track.setAttribute('aria-valuenow', String(pct));
-    fill.style.width = `${pct}%`;
-  }
+function showProgress(message: string, fraction?: number): void {
+  if (!root.contains(progress.element)) show(progress.element);
+  progress.update(message, fraction);
 }
 
 function showError(file: string, problem: string): void {
-  const retry = h('vscode-button', { testid: 'retry-button', on: { click: () => { showProgress('Opening the model again…'); ep.emit('reload', {}); } } }, 'Try again');
+  const retry = h('vscode-button', { testid: 'retry-button', on: { click: () => choose({ type: 'reload' }, () => ep.emit('reload', {})) } }, 'Try again');
   const view = h('div', { class: 'state-view error-view', testid: 'error-view', role: 'alert' },
     h('h1', { class: 'error-title' }, 'This model could not be opened'),
     h('dl', { class: 'error-facts' },
@@ -106,13 +88,6 @@ function showError(file: string, problem: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // The card
-
-function looksLikeCard(x: unknown): x is ModelCard {
-  const c = x as Partial<ModelCard> | null;
-  return !!c && typeof c === 'object' && Array.isArray(c.tensors) && Array.isArray(c.layers) && Array.isArray(c.dtypes)
-    && !!c.params && typeof c.params.total === 'number' && !!c.flops && Array.isArray(c.flops.perLayer)
-    && Array.isArray(c.familyEvidence) && Array.isArray(c.warnings) && !!c.bytes && !!c.architecture;
-}
 
 function isFlopsReport(x: unknown): x is FlopsReport {
   const f = x as Partial<FlopsReport> | null;
@@ -314,9 +289,8 @@ function showCard(card: ModelCard, fileName: string): void {
   seqApply.addEventListener('click', () => void applySeq());
 
   show(view, () => {
-    const draw = () => {
+    const stopTheme = followChartTheme((theme) => {
       for (const c of charts.splice(0)) c.destroy();
-      const theme = readTheme();
       if (compData.values.length) charts.push(drawComponentChart(compCanvas, compData, compShares, theme));
       if (map.rows.length) {
         charts.push(drawLayerChart(layerCanvas, lchart, (i) => {
@@ -327,9 +301,7 @@ function showCard(card: ModelCard, fileName: string): void {
           return lines.join('\n');
         }, theme));
       }
-    };
-    draw();
-    const stopTheme = onThemeChange(draw);
+    });
     if (ui.seq !== undefined && ui.seq !== flops.seq) { seqField.value = String(ui.seq); void applySeq(); }
     return () => { stopTheme(); for (const c of charts.splice(0)) c.destroy(); };
   });
@@ -465,28 +437,39 @@ function breakable(name: string): Node[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Theme changes
+// Wiring: the page state in one store (card-state.ts has the reducer), rendered here
 
+const store = createStore(cardReducer, initialCardState);
 
-// ---------------------------------------------------------------------------------------------
-// Wiring
+/** Dispatches a user's request and tells the host only if the reducer took it as a change. */
+function choose(action: CardAction, tell: () => void): void {
+  const before = store.getState();
+  store.dispatch(action);
+  if (store.getState() !== before) tell();
+}
 
-ep.on('progress', (p) => {
-  if (!p || typeof p.message !== 'string') return;
-  showProgress(p.message, p.fraction);
-});
-ep.on('card', (p) => {
-  if (!p || !looksLikeCard(p.card)) { showError(typeof p?.fileName === 'string' ? p.fileName : 'model', 'The model card that arrived was incomplete.'); return; }
-  try {
-    showCard(p.card, typeof p.fileName === 'string' && p.fileName ? p.fileName : p.card.weightsPath);
-  } catch (e) {
-    showError(typeof p.fileName === 'string' ? p.fileName : 'model', `The model card could not be shown: ${e instanceof Error ? e.message : String(e)}`);
+function render(s: CardState): void {
+  switch (s.view) {
+    case 'progress':
+      showProgress(s.message, s.fraction);
+      return;
+    case 'card':
+      try {
+        showCard(s.card, s.fileName);
+      } catch (e) {
+        store.dispatch({ type: 'renderFailed', message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    case 'error':
+      showError(s.file, s.problem);
+      return;
   }
-});
-ep.on('error', (p) => {
-  showError(typeof p?.file === 'string' ? p.file : 'unknown file', typeof p?.problem === 'string' ? p.problem : 'unknown problem');
-});
+}
 
-showProgress('Waiting for the model…');
+store.subscribe(render);
+ep.on('progress', (p) => store.dispatch({ type: 'progress', message: p?.message, fraction: p?.fraction }));
+ep.on('card', (p) => store.dispatch({ type: 'card', card: p?.card, fileName: p?.fileName }));
+ep.on('error', (p) => store.dispatch({ type: 'error', file: p?.file, problem: p?.problem }));
+
+render(store.getState());
 ep.emit('ready', {});
-

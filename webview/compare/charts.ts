@@ -1,13 +1,15 @@
-// The comparison panel's three charts, drawn with Chart.js in the VS Code theme's colours (read by
-// the model card's readTheme): p50/p95 latency per model, p50 against sequence length, and
-// parameters against p50. Each model keeps one colour and one point shape in every chart, so
-// hue is never the only cue. The table carries the same numbers; main.ts redraws on theme change.
+// The comparison panel's three charts, drawn with Chart.js in the shared chart theme: p50/p95
+// latency per model, p50 against sequence length, and parameters against p50. Each model keeps
+// one colour and one point shape in every chart, so hue is never the only cue. The table carries
+// the same numbers; main.ts redraws on theme change.
 import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
   LogarithmicScale, PointElement, ScatterController, Tooltip,
   type ChartConfiguration, type Plugin, type PointStyle, type Scale,
 } from 'chart.js';
-import { font, tooltip as baseTooltip, type ChartTheme } from '../charts';
+import {
+  axisTitle, border, font, grid, seriesColor, shortCount, ticks, tooltip, withAlpha, type ChartTheme,
+} from '../shared/chart-theme';
 import { formatCount, formatMacsShort } from '../view-model';
 import { barLabelWidth, formatMs, shortLabel, wrapLabel, type LatencyBars, type ScatterChart, type SeqChart } from './view-model';
 
@@ -15,49 +17,8 @@ Chart.register(BarController, BarElement, CategoryScale, LinearScale, Logarithmi
 
 const SHAPES: PointStyle[] = ['circle', 'rect', 'triangle', 'rectRot', 'star', 'crossRot'];
 
-/** A model's colour: blue, orange, green, purple, red, yellow, then round again. */
-export function modelColor(t: ChartTheme, slot: number): string {
-  const palette = [t.blue, t.orange, t.green, t.purple, t.red, t.yellow];
-  return palette[((slot % palette.length) + palette.length) % palette.length];
-}
-
 export function modelShape(slot: number): PointStyle {
   return SHAPES[((slot % SHAPES.length) + SHAPES.length) % SHAPES.length];
-}
-
-/** `color` at opacity `alpha` (any CSS colour the canvas understands). */
-export function withAlpha(color: string, alpha: number): string {
-  const g = document.createElement('canvas').getContext('2d');
-  if (!g) return color;
-  g.fillStyle = '#000';
-  g.fillStyle = color;
-  const c = String(g.fillStyle);
-  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
-  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
-  const rgba = /^rgba?\(([^,]+),([^,]+),([^,)]+)(?:,([^)]+))?\)$/.exec(c.replace(/\s/g, ''));
-  if (rgba) return `rgba(${rgba[1]}, ${rgba[2]}, ${rgba[3]}, ${alpha * (rgba[4] !== undefined ? Number(rgba[4]) : 1)})`;
-  return color;
-}
-
-/** The card's tooltip, with point-style swatches: each model has its own point shape here. */
-function tooltip(t: ChartTheme) {
-  return { ...baseTooltip(t), usePointStyle: true };
-}
-
-function axisTitle(t: ChartTheme, text: string) {
-  return { display: true, text, color: t.muted, font: font(t, -2) };
-}
-
-function grid(t: ChartTheme) {
-  return { color: t.grid, lineWidth: 0.5 };
-}
-
-/** Axis ticks: 12000000 -> '12M'. */
-function shortCount(n: number): string {
-  if (n >= 1e9) return `${+(n / 1e9).toFixed(1)}G`;
-  if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
-  return String(+n.toFixed(2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +54,7 @@ function barValues(t: ChartTheme): Plugin<'bar'> {
 }
 
 export function drawLatencyChart(canvas: HTMLCanvasElement, data: LatencyBars, t: ChartTheme): Chart<'bar'> {
-  const solid = data.colors.map((c) => modelColor(t, c));
+  const solid = data.colors.map((c) => seriesColor(t, c));
   const light = solid.map((c) => withAlpha(c, 0.35));
   const width = barLabelWidth(data.labels.length);
   const labels = data.labels.map((l, i) => (i === data.baseline ? [...wrapLabel(l, width), '(baseline)'] : wrapLabel(l, width)));
@@ -118,10 +79,10 @@ export function drawLatencyChart(canvas: HTMLCanvasElement, data: LatencyBars, t
       animation: false,
       layout: { padding: { top: 18 } },
       scales: {
-        x: { grid: { display: false }, border: { color: t.grid }, ticks: { color: t.foreground, font: font(t, -1), maxRotation: 0, autoSkip: false } },
+        x: { grid: { display: false }, border: border(t), ticks: { color: t.foreground, font: font(t, -1), maxRotation: 0, autoSkip: false } },
         y: {
-          beginAtZero: true, grid: grid(t), border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), maxTicksLimit: 6 },
+          beginAtZero: true, grid: grid(t), border: border(t),
+          ticks: { ...ticks(t), maxTicksLimit: 6 },
           title: axisTitle(t, 'latency (ms)'),
         },
       },
@@ -143,7 +104,6 @@ export function drawLatencyChart(canvas: HTMLCanvasElement, data: LatencyBars, t
         },
         tooltip: {
           ...tooltip(t),
-          usePointStyle: false,
           callbacks: {
             title: (items) => data.labels[items[0]?.dataIndex ?? 0] ?? '',
             label: (item) => ` ${item.dataset.label}: ${formatMs(Number(item.raw))} ms`,
@@ -172,7 +132,7 @@ export function drawSeqChart(canvas: HTMLCanvasElement, data: SeqChart, t: Chart
     type: 'line',
     data: {
       datasets: data.series.map((s) => {
-        const c = modelColor(t, s.color);
+        const c = seriesColor(t, s.color);
         return {
           label: s.baseline ? `${shortLabel(s.model)} (baseline)` : shortLabel(s.model),
           data: s.points.map((p) => ({ x: p.seq, y: p.p50 })),
@@ -201,13 +161,13 @@ export function drawSeqChart(canvas: HTMLCanvasElement, data: SeqChart, t: Chart
           max: log ? hi * 1.25 : hi + (hi - lo) * 0.08 + 1,
           afterBuildTicks: ticksAt(data.seqs),
           grid: grid(t),
-          border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), callback: (v) => String(v), autoSkip: false, maxRotation: 0 },
+          border: border(t),
+          ticks: { ...ticks(t), callback: (v) => String(v), autoSkip: false, maxRotation: 0 },
           title: axisTitle(t, 'sequence length (tokens)'),
         },
         y: {
-          beginAtZero: true, grid: grid(t), border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), maxTicksLimit: 6 },
+          beginAtZero: true, grid: grid(t), border: border(t),
+          ticks: { ...ticks(t), maxTicksLimit: 6 },
           title: axisTitle(t, 'p50 latency (ms)'),
         },
       },
@@ -217,7 +177,7 @@ export function drawSeqChart(canvas: HTMLCanvasElement, data: SeqChart, t: Chart
           labels: { color: t.foreground, font: font(t, -1), usePointStyle: true, boxWidth: 8, boxHeight: 8, padding: 14 },
         },
         tooltip: {
-          ...tooltip(t),
+          ...tooltip(t, { pointStyle: true }),
           callbacks: {
             title: (items) => `sequence length ${items[0] ? Number((items[0].raw as { x: number }).x) : ''}`,
             label: (item) => {
@@ -289,7 +249,7 @@ export function drawScatterChart(canvas: HTMLCanvasElement, data: ScatterChart, 
     type: 'scatter',
     data: {
       datasets: data.points.map((p) => {
-        const c = modelColor(t, p.color);
+        const c = seriesColor(t, p.color);
         return {
           label: p.model,
           data: [{ x: p.params, y: p.p50 }],
@@ -309,20 +269,20 @@ export function drawScatterChart(canvas: HTMLCanvasElement, data: ScatterChart, 
       layout: { padding: { top: 8, right: 12 } },
       scales: {
         x: {
-          type: 'linear', beginAtZero: true, grace: '12%', grid: grid(t), border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), callback: (v) => shortCount(Number(v)), maxTicksLimit: 7 },
+          type: 'linear', beginAtZero: true, grace: '12%', grid: grid(t), border: border(t),
+          ticks: { ...ticks(t), callback: (v) => shortCount(Number(v)), maxTicksLimit: 7 },
           title: axisTitle(t, 'parameters'),
         },
         y: {
-          type: 'linear', beginAtZero: true, grace: '12%', grid: grid(t), border: { color: t.grid },
-          ticks: { color: t.muted, font: font(t, -2), maxTicksLimit: 6 },
+          type: 'linear', beginAtZero: true, grace: '12%', grid: grid(t), border: border(t),
+          ticks: { ...ticks(t), maxTicksLimit: 6 },
           title: axisTitle(t, 'p50 latency (ms)'),
         },
       },
       plugins: {
         legend: { display: false },
         tooltip: {
-          ...tooltip(t),
+          ...tooltip(t, { pointStyle: true }),
           callbacks: {
             title: (items) => data.points[items[0]?.datasetIndex ?? 0]?.model ?? '',
             label: (item) => {

@@ -2,16 +2,21 @@
 // (a table, three charts, the runs' status and environments), progress while a benchmark job runs
 // (above the previous comparison when there is one, with a Cancel button), and errors. The user
 // picks the configuration and the baseline and asks for exports; the host recomputes and answers
-// with a new view. Every model-provided string goes into the page as text (dom.ts); colours come
-// from the VS Code theme's CSS variables.
+// with a new view. The panel's state lives in one store (state.ts has the reducer); this file
+// renders it. Every model-provided string goes into the page as text (dom.ts); colours come from
+// the VS Code theme's CSS variables.
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import type { Chart } from 'chart.js';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents } from '../../src/shared/protocol';
-import { h, replaceChildren, setText, type Child } from '../dom';
-import { readTheme } from '../charts';
-import { onThemeChange } from '../shared/theme';
+import { h, replaceChildren, type Child } from '../dom';
+import { followChartTheme } from '../shared/chart-theme';
+import { createProgress } from '../shared/progress';
 import { drawLatencyChart, drawScatterChart, drawSeqChart } from './charts';
-import { comparePanel, looksLikeCompareView, type ComparePanel, type CompareRowView } from './view-model';
+import { comparePanel, type ComparePanel, type CompareRowView } from './view-model';
+import {
+  compareReducer, initialCompareState, isPending, progressShown, showsEmpty, type CompareAction, type CompareState,
+} from './state';
+import { createStore } from '../shared/store';
 import { vscodeApi as vscode } from '../shared/vscode-api';
 
 provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeProgressRing());
@@ -38,98 +43,54 @@ window.addEventListener('scroll', () => {
 }, { passive: true });
 
 // ---------------------------------------------------------------------------------------------
-// Page state
+// Page state: one store, rendered into three slots
 
-const progressSlot = h('div', { class: 'progress-slot' });
+const store = createStore(compareReducer, initialCompareState);
+
+/** Dispatches a user's choice and tells the host only if the reducer took it as a change. */
+function choose(action: CompareAction, tell: () => void): void {
+  const before = store.getState();
+  store.dispatch(action);
+  if (store.getState() !== before) tell();
+}
+
+const progress = createProgress({ className: 'progress-slot', onCancel: () => choose({ type: 'cancel' }, () => ep.emit('cancel', {})) });
 const noticeSlot = h('div', { class: 'notice-slot' });
 const viewSlot = h('div', { class: 'view-slot' });
-replaceChildren(root, progressSlot, noticeSlot, viewSlot);
+replaceChildren(root, progress.element, noticeSlot, viewSlot);
 
-/** The comparison shown, if any. */
-let view: CompareView | undefined;
-/** The job in progress, if any. */
-let job: { message: string; fraction?: number } | undefined;
-/** True until the host has said anything. */
-let waiting = true;
-let cancelling = false;
-let idleMessage: string | undefined;
-let errorMessage: string | undefined;
 let charts: Chart[] = [];
-let redraw: (() => void) | undefined;
+/** Stops redrawing the shown comparison's charts on theme changes. */
+let stopTheme: (() => void) | undefined;
 let restoredScroll = false;
 
-onThemeChange(() => redraw?.());
-
-// ---------------------------------------------------------------------------------------------
-// Progress
-
-function renderProgress(): void {
-  const showJob = !!job;
-  const showWaiting = !job && waiting && !view;
-  const existing = progressSlot.querySelector<HTMLElement>('[data-testid="progress-view"]');
-  if (!showJob && !showWaiting) {
-    replaceChildren(progressSlot);
-    return;
-  }
-  const compact = !!view;
-  const message = job?.message ?? 'Waiting for the comparison…';
-  const pct = job && typeof job.fraction === 'number' && Number.isFinite(job.fraction) ? Math.round(Math.min(1, Math.max(0, job.fraction)) * 100) : undefined;
-  let el = existing;
-  if (!el || el.dataset.compact !== String(compact) || el.dataset.job !== String(showJob)) {
-    const cancel = showJob
-      ? h('vscode-button', { testid: 'cancel-button', appearance: 'secondary', 'data-focus': 'cancel', on: { click: onCancel } }, 'Cancel')
-      : null;
-    el = h('section', {
-      class: compact ? 'progress-banner' : 'state-view', testid: 'progress-view', role: 'status', 'aria-live': 'polite',
-      'aria-label': showJob ? 'Benchmark in progress' : 'Waiting', 'data-compact': String(compact), 'data-job': String(showJob),
-    },
-    h('vscode-progress-ring', { 'aria-hidden': 'true', class: 'progress-ring' }),
-    h('div', { class: 'progress-body' },
-      h('p', { class: 'state-message', testid: 'progress-message' }, message),
-      h('div', { class: 'progress-track', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true },
-        h('div', { class: 'progress-fill' }))),
-    cancel);
-    const hadFocus = progressSlot.contains(document.activeElement);
-    replaceChildren(progressSlot, el);
-    if (hadFocus) el.querySelector<HTMLElement>('[data-focus="cancel"]')?.focus();
-  }
-  const msg = el.querySelector('[data-testid="progress-message"]');
-  if (msg && msg.textContent !== message) setText(msg, message);
-  const track = el.querySelector<HTMLElement>('.progress-track');
-  const fill = el.querySelector<HTMLElement>('.progress-fill');
-  if (track && fill) {
-    track.hidden = pct === undefined;
-    if (pct !== undefined) {
-      track.setAttribute('aria-valuenow', String(pct));
-      fill.style.width = `${pct}%`;
+function render(s: CompareState, prev?: CompareState): void {
+  if (s.view && s.view !== prev?.view) {
+    try {
+      renderView(s.view);
+    } catch (e) {
+      store.dispatch({ type: 'renderFailed', message: e instanceof Error ? e.message : String(e) });
     }
   }
-  const cancel = el.querySelector<ButtonElement>('[data-testid="cancel-button"]');
-  if (cancel) {
-    cancel.disabled = cancelling;
-    const label = cancelling ? 'Cancelling…' : 'Cancel';
-    if (cancel.textContent !== label) setText(cancel, label);
-  }
+  renderProgress(s);
+  if (!prev || s.error !== prev.error || showsEmpty(s) !== showsEmpty(prev)) renderNotices(s);
+  setPending(isPending(s));
 }
 
-function onCancel(): void {
-  if (cancelling || !job) return;
-  cancelling = true;
-  ep.emit('cancel', {});
-  renderProgress();
+function renderProgress(s: CompareState): void {
+  const p = progressShown(s);
+  if (!p.busy) { progress.idle(p.message); return; }
+  progress.configure({ layout: p.layout, label: p.label, cancellable: p.cancellable, cancelling: p.cancelling });
+  progress.update(p.message, p.fraction);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Notices: the last job's outcome and errors
-
-function renderNotices(): void {
+function renderNotices(s: CompareState): void {
   replaceChildren(noticeSlot,
-    errorMessage ? h('section', { class: 'callout error', role: 'alert', testid: 'compare-error' },
+    s.error ? h('section', { class: 'callout error', role: 'alert', testid: 'compare-error' },
       h('h2', null, 'Something went wrong'),
-      h('p', { class: 'preserve' }, errorMessage)) : null,
-    idleMessage && !job ? h('p', { class: 'notice', role: 'status', testid: 'idle-message' }, idleMessage) : null);
-  if (!view) {
-    replaceChildren(viewSlot, !waiting && !job ? h('section', { class: 'state-view empty-view', testid: 'empty-view' },
+      h('p', { class: 'preserve' }, s.error)) : null);
+  if (!s.view) {
+    replaceChildren(viewSlot, showsEmpty(s) ? h('section', { class: 'state-view empty-view', testid: 'empty-view' },
       h('h1', null, 'Nothing to compare yet'),
       h('p', { class: 'muted' }, 'Benchmark two or more models, or open saved runs, to compare them here.')) : null);
   }
@@ -150,6 +111,7 @@ function renderView(v: CompareView): void {
   const focusKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-focus]')?.getAttribute('data-focus') ?? undefined;
   const scrollY = window.scrollY;
 
+  stopTheme?.();
   for (const c of charts) c.destroy();
   charts = [];
 
@@ -172,17 +134,14 @@ function renderView(v: CompareView): void {
 
   replaceChildren(viewSlot, main);
 
-  const draw = () => {
+  stopTheme = followChartTheme((theme) => {
     for (const c of charts) c.destroy();
     charts = [];
     if (!hasRows) return;
-    const theme = readTheme();
     charts.push(drawLatencyChart(latencyCanvas, panel.latency, theme));
     if (panel.scatter.points.length) charts.push(drawScatterChart(scatterCanvas, panel.scatter, theme));
     if (panel.seq.series.length) charts.push(drawSeqChart(seqCanvas, panel.seq, theme));
-  };
-  draw();
-  redraw = draw;
+  });
 
   if (focusKey) viewSlot.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
   if (!restoredScroll && ui.scrollY) {
@@ -212,9 +171,7 @@ function header(panel: ComparePanel, hasRows: boolean): HTMLElement {
     }));
   select.addEventListener('change', () => {
     const o = panel.config.find((c) => c.key === select.value);
-    if (!o || o.selected) return;
-    setPending(true);
-    ep.emit('setConfig', o.config);
+    if (o) choose({ type: 'selectConfig', config: o.config }, () => ep.emit('setConfig', o.config));
   });
   return h('header', { class: 'compare-header' },
     h('div', { class: 'title-block' },
@@ -275,9 +232,7 @@ function row(r: CompareRowView, noisyIndex: number): HTMLElement {
   });
   radio.checked = r.baseline;
   radio.addEventListener('change', () => {
-    if (!radio.checked || r.baseline || r.index < 0) return;
-    setPending(true);
-    ep.emit('setBaseline', { index: r.index });
+    if (radio.checked) choose({ type: 'selectBaseline', index: r.index }, () => ep.emit('setBaseline', { index: r.index }));
   });
   const tags: Child[] = [];
   if (r.baseline) tags.push(h('span', { class: 'tag tag-baseline', testid: 'baseline-tag' }, 'baseline'));
@@ -329,51 +284,15 @@ function environmentSection(panel: ComparePanel): HTMLElement {
 // ---------------------------------------------------------------------------------------------
 // Wiring
 
+store.subscribe(render);
 ep.on('view', (v) => {
-  waiting = false;
   // The host rebuilds this panel after a window reload from its own state, found by this key.
   if (typeof v?.restoreKey === 'string' && ui.restoreKey !== v.restoreKey) { ui.restoreKey = v.restoreKey; vscode.setState(ui); }
-  if (!looksLikeCompareView(v)) {
-    errorMessage = 'The comparison that arrived was incomplete.';
-    renderNotices();
-    renderProgress();
-    return;
-  }
-  view = v;
-  errorMessage = undefined;
-  try {
-    renderView(v);
-  } catch (e) {
-    errorMessage = `The comparison could not be shown: ${e instanceof Error ? e.message : String(e)}`;
-  }
-  renderProgress();
-  renderNotices();
+  store.dispatch({ type: 'view', view: v });
 });
-ep.on('progress', (p) => {
-  if (!p || typeof p.message !== 'string') return;
-  const starting = !job;
-  job = { message: p.message, fraction: typeof p.fraction === 'number' ? p.fraction : undefined };
-  if (starting) { cancelling = false; idleMessage = undefined; errorMessage = undefined; renderNotices(); }
-  renderProgress();
-});
-ep.on('idle', (p) => {
-  waiting = false;
-  job = undefined;
-  cancelling = false;
-  idleMessage = typeof p?.message === 'string' && p.message ? p.message : undefined;
-  setPending(false);
-  renderProgress();
-  renderNotices();
-});
-ep.on('error', (p) => {
-  waiting = false;
-  job = undefined;
-  cancelling = false;
-  errorMessage = typeof p?.message === 'string' && p.message ? p.message : 'unknown problem';
-  setPending(false);
-  renderProgress();
-  renderNotices();
-});
+ep.on('progress', (p) => store.dispatch({ type: 'progress', message: p?.message, fraction: p?.fraction }));
+ep.on('idle', (p) => store.dispatch({ type: 'idle', message: p?.message }));
+ep.on('error', (p) => store.dispatch({ type: 'error', message: p?.message }));
 
-renderProgress();
+render(store.getState());
 ep.emit('ready', {});

@@ -1,17 +1,20 @@
 // Theme changes, for any webview that draws with the theme's colours: VS Code switches theme by
 // changing the body's class and the root element's CSS variables, without reloading the page.
-import { readTheme } from '../charts';
 
-/** Calls `fn` (once per frame at most) when VS Code switches theme. Returns a function that stops watching. */
-export function onThemeChange(fn: () => void): () => void {
+/**
+ * Calls `fn` (once per frame at most) when VS Code switches theme, that is when `key` (what the
+ * caller draws with) comes out different; other attribute changes are ignored. Returns a
+ * function that stops watching.
+ */
+export function onThemeChange(fn: () => void, key: () => string = classKey): () => void {
   let frame = 0;
-  let last = themeKey();
+  let last = key();
   const obs = new MutationObserver(() => {
     cancelAnimationFrame(frame);
     frame = requestAnimationFrame(() => {
-      const key = themeKey();
-      if (key === last) return;
-      last = key;
+      const k = key();
+      if (k === last) return;
+      last = k;
       fn();
     });
   });
@@ -20,8 +23,6 @@ export function onThemeChange(fn: () => void): () => void {
   return () => { obs.disconnect(); cancelAnimationFrame(frame); };
 }
 
-/** Everything about the theme a chart is drawn with. */
-export function themeKey(): string {
-  const t = readTheme();
-  return [document.body.className, t.foreground, t.background, t.blue, t.purple, t.orange, t.green, t.yellow, t.red, t.grid, t.fontFamily, t.fontSize].join('|');
+function classKey(): string {
+  return `${document.body.className}|${document.documentElement.getAttribute('style') ?? ''}`;
 }
