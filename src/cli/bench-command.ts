@@ -3,7 +3,8 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { csvField } from '../core/benchmark/compare';
-import { runFileName, saveRun } from '../core/runs/run-record';
+import { benchmarkRecord, runFileName, saveRun } from '../core/runs/run-record';
+import { recordRun } from './job-terminal';
 import type { BenchmarkPlan, BenchmarkRun, ConfigResult } from '../core/benchmark/types';
 import { parseArgs, UsageError } from './args';
 import { ALL_CORES, PLAN_FLAGS, planFromFlags, positiveList, reportOutcome, runJob, runsDirFromFlags, timeoutFromFlags } from './bench-options';
@@ -126,7 +127,7 @@ export async function runBench(cmd: BenchCommand, write: (s: string) => void): P
       process.stderr.write(`saved ${file}\n`);
     }
   } else if (cmd.runsDir) {
-    for (const run of runs) process.stderr.write(`run recorded in ${saveRun(path.join(cmd.runsDir, runFileName(run)), run)}\n`);
+    for (const run of runs) recordRun(benchmarkRecord(run), cmd.runsDir);
   }
   return code;
 }

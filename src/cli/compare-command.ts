@@ -3,7 +3,8 @@
 import * as path from 'node:path';
 import { baselineIndex, COMPARE_HEADERS, compareRows, comparisonNote, displayCells, pickResult, toCsv, toMarkdown, type CompareEntry } from '../core/benchmark/compare';
 import { modelName } from '../core/benchmark/plan';
-import { loadRun, runFileName, saveRun } from '../core/runs/run-record';
+import { benchmarkRecord, loadRun } from '../core/runs/run-record';
+import { recordRun } from './job-terminal';
 import type { BenchmarkConfig, BenchmarkPlan, BenchmarkRun } from '../core/benchmark/types';
 import { parseArgs, positiveInt, UsageError } from './args';
 import { ALL_CORES, PLAN_FLAGS, planFromFlags, reportOutcome, runJob, runsDirFromFlags, timeoutFromFlags } from './bench-options';
@@ -67,7 +68,7 @@ export async function runCompare(cmd: CompareCommand, write: (s: string) => void
       run = await runJob(item.plan!, cmd.timeoutMs);
       benchmarked.push(run);
       const code = run.status === 'complete' ? 0 : reportOutcome([run]);
-      if (cmd.runsDir) process.stderr.write(`run recorded in ${saveRun(path.join(cmd.runsDir, runFileName(run)), run)}\n`);
+      recordRun(benchmarkRecord(run), cmd.runsDir);
       if (code) return code;
     }
     const result = pickResult(run, cmd.want);

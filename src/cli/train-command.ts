@@ -6,12 +6,12 @@ import { SCHEDULES } from '../core/training/optim/schedule';
 import type { TrainOptions, TrainingSettings } from '../core/training/train-options';
 import { checkTrainOptions } from '../core/training/train-options';
 import type { TrainProgress } from '../core/training/progress';
-import { saveRunIn, type AnyRunRecord, type RunRecord } from '../core/runs/run-record';
+import type { RunRecord } from '../core/runs/run-record';
 import { startTrainJob } from '../host/train-job';
 import { workerScript } from '../host/worker-path';
 import { OptionsError, UserError } from '../core/errors';
 import { nonNegative, nonNegativeInt, oneOf, parseArgs, positiveInt, UsageError } from './args';
-import { DEFAULT_RUNS_DIR, withInterrupt } from './job-terminal';
+import { DEFAULT_RUNS_DIR, recordRun, withInterrupt } from './job-terminal';
 
 /** The flags of every training command (train now, distill next): data, optimizer, schedule, checkpoints, log. */
 export const TRAINING_FLAGS = {
@@ -115,14 +115,6 @@ export function printTrainingProgress(write: (s: string) => void): (p: TrainProg
       write(`eval after step ${e.step}${e.stage ? ` (${e.stage})` : ''}: accuracy ${(100 * e.accuracy).toFixed(2)}%  loss ${e.loss.toFixed(4)}${vsTeacher}  (${e.examples} examples)`);
     }
   };
-}
-
-/** Saves the record (when asked) and says where. */
-export function recordRun(record: AnyRunRecord, runsDir: string | undefined): string | undefined {
-  if (!runsDir) return undefined;
-  const file = saveRunIn(runsDir, record);
-  process.stderr.write(`run recorded in ${file}\n`);
-  return file;
 }
 
 /**

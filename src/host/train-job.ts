@@ -25,11 +25,14 @@ export interface TrainJob {
 
 /** Absolute paths, so the record means the same files wherever it is read from. */
 export function resolvedTrainOptions(o: TrainOptions): TrainOptions {
-  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
-  return {
-    ...o, model: path.resolve(o.model), data: path.resolve(o.data), out: path.resolve(o.out), tokenizer: abs(o.tokenizer), eval: abs(o.eval),
-    log: abs(o.log), checkpoint: abs(o.checkpoint), resume: abs(o.resume),
-  };
+  const out: TrainOptions = { ...o };
+  for (const k of ['model', 'data', 'out', 'tokenizer', 'eval', 'log', 'checkpoint', 'resume'] as const) {
+    const v = out[k];
+    if (v !== undefined) out[k] = path.resolve(v);
+  }
+  // A record is JSON: what is not set is not there.
+  for (const k of Object.keys(out) as Array<keyof TrainOptions>) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 async function modelIdentity(file: string): Promise<RunModel> {

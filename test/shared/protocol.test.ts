@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Endpoint, isMessage, RequestTimeoutError, validSeq, type Message } from '../../src/shared/protocol';
+import { UserError } from '../../src/core/errors';
+import { ModelReadError } from '../../src/core/model';
 
 type A = { add: { params: { a: number; b: number }; result: number }; fail: { params: Record<string, never>; result: void } };
 type Ev = { ping: { n: number } };
@@ -53,4 +55,17 @@ test('failAll rejects what is pending', async () => {
 test('sequence lengths from the webview are validated', () => {
   assert.equal(validSeq({ seq: 128 }), 128);
   for (const bad of [{ seq: 0 }, { seq: 1.5 }, { seq: '128' }, { seq: 2e6 }, null, {}]) assert.equal(validSeq(bad), undefined);
+});
+
+test('a user error crosses the channel whole (a UserError with name, code, file, problem); an internal one keeps its stack', async () => {
+  const { left, right } = pair();
+  right.handle('fail', () => { throw new ModelReadError('/models/x.onnx', 'the file is truncated'); });
+  const e = await left.request('fail', {}).then(() => undefined, (err: unknown) => err);
+  assert.ok(e instanceof UserError, 'still a UserError on this side');
+  assert.deepEqual([e.name, e.code, e.file, e.problem, e.message], ['ModelReadError', 'model-unreadable', '/models/x.onnx', 'the file is truncated', '/models/x.onnx: the file is truncated']);
+  right.handle('fail', () => { throw new TypeError('x is undefined'); });
+  const internal = await left.request('fail', {}).then(() => undefined, (err: unknown) => err as Error);
+  assert.ok(internal && !(internal instanceof UserError));
+  assert.equal(internal.name, 'TypeError');
+  assert.match(internal.stack ?? '', /protocol\.test\.ts/, 'the remote stack');
 });

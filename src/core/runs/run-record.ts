@@ -82,6 +82,15 @@ export function runFileName(of: BenchmarkRun | Pick<AnyRunRecord, 'kind' | 'crea
   return `${time}-${record.kind === 'benchmark' ? '' : `${record.kind}-`}${name}.json`;
 }
 
+/**
+ * Whether a run belongs in the record: a job that failed before doing any work (a typo in a path,
+ * a bad option) is an error message, not a run.
+ */
+export function worthRecording(record: AnyRunRecord): boolean {
+  if (record.status !== 'failed') return true;
+  return record.kind === 'benchmark' ? record.result.results.length > 0 : record.result.history.length > 0;
+}
+
 /** Writes the record to `file` (temp file, fsync, rename), creating the folder when needed. */
 export function saveRunRecord(file: string, record: AnyRunRecord): string {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

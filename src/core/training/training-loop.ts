@@ -92,7 +92,7 @@ export async function runTrainingLoop(spec: LoopSpec): Promise<LoopResult> {
   let lastLoss = NaN;
   let examples = 0;
   let tokens = 0;
-  let t0 = Date.now();
+  let t0 = performance.now();
   let cancelled = false;
 
   const evaluate = async () => {
@@ -121,14 +121,14 @@ export async function runTrainingLoop(spec: LoopSpec): Promise<LoopResult> {
       if (Number.isFinite(norm)) spec.optimizer.step(spec.params, grads, lr);
       step++;
       lastLoss = r.loss;
-      const ms = Date.now() - t0;
+      const ms = performance.now() - t0;
       const s: StepLog = {
         step, epoch, loss: r.loss, losses: r.terms, lr, gradNorm: norm, examples, tokens, ms,
         examplesPerSec: ms > 0 ? (1000 * examples) / ms : 0, ...(spec.stage ? { stage: spec.stage } : {}),
       };
       spec.log?.({ step, epoch, loss: r.loss, ...lossFields(r.terms), lr, grad_norm: norm, examples, tokens, ms, ...(spec.stage ? { stage: spec.stage } : {}) });
       spec.report?.({ type: 'steps', steps: [s] });
-      examples = 0; tokens = 0; t0 = Date.now();
+      examples = 0; tokens = 0; t0 = performance.now();
       if (spec.checkpointEvery && step % spec.checkpointEvery === 0) reportSave(spec, { step, epoch, position });
       if (step >= spec.totalSteps) break outer;
     }

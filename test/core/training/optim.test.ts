@@ -5,7 +5,7 @@ import type { Gradients, Parameter } from '../../../src/core/training/types';
 import { Sgd } from '../../../src/core/training/optim/sgd';
 import { AdamW } from '../../../src/core/training/optim/adamw';
 import { defaultNoDecay } from '../../../src/core/training/optim/common';
-import { constantLr, linearWarmupDecay, warmupStepsFromRatio } from '../../../src/core/training/optim/schedule';
+import { constantLr, cosineWarmupDecay, linearWarmupDecay, makeSchedule, warmupStepsFromRatio } from '../../../src/core/training/optim/schedule';
 import { clipGradNorm, globalGradNorm } from '../../../src/core/training/optim/clip';
 import { GradientAccumulator, optimizerStepsPerEpoch } from '../../../src/core/training/optim/accumulate';
 
@@ -221,5 +221,23 @@ describe('gradient accumulation', () => {
     close(acc.take().get('w') as Float32Array, [10, 10]);
     assert.throws(() => acc.take(), /no gradients to take/);
     assert.equal(optimizerStepsPerEpoch(10, 4), 3);
+  });
+});
+
+describe('schedules by Hugging Face name', () => {
+  it('cosine: warm-up, then 0.5 * (1 + cos(pi * progress)) down to 0 (get_cosine_schedule_with_warmup)', () => {
+    const s = cosineWarmupDecay({ peakLr: 1, warmupSteps: 2, totalSteps: 10 });
+    assert.deepEqual([0, 1].map((i) => s.lrAt(i)), [0, 0.5]);
+    assert.equal(s.lrAt(2), 1);
+    assert.ok(Math.abs(s.lrAt(6) - 0.5) < 1e-12, 'half-way through the decay');
+    assert.ok(Math.abs(s.lrAt(10)) < 1e-12 && s.lrAt(12) >= 0);
+  });
+  it('constant ignores warm-up, constant_with_warmup does not, linear and cosine as above', () => {
+    const o = { peakLr: 2, warmupSteps: 4, totalSteps: 8 };
+    assert.deepEqual([0, 3, 7].map((i) => makeSchedule('constant', o).lrAt(i)), [2, 2, 2]);
+    assert.deepEqual([0, 2, 4, 7].map((i) => makeSchedule('constant_with_warmup', o).lrAt(i)), [0, 1, 2, 2]);
+    assert.equal(makeSchedule('linear', o).lrAt(6), linearWarmupDecay(o).lrAt(6));
+    assert.equal(makeSchedule('cosine', o).lrAt(6), cosineWarmupDecay(o).lrAt(6));
+    assert.equal(constantLr(2).lrAt(100), 2);
   });
 });
