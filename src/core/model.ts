@@ -1,6 +1,6 @@
 // The reader contract: every format reader produces a ModelFile. Tensor bytes are never read
 // during inspection; a TensorInfo only says where its bytes are, so inspecting a 440 MB model
-// costs a header's worth of I/O. `loadTensor` (tensor-data.ts) reads one tensor when asked.
+// costs a header's worth of I/O. `loadTensor` (tensor-values.ts) reads one tensor when asked.
 import { UserError } from './errors';
 
 export type DType =

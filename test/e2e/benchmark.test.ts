@@ -56,9 +56,10 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     const files = readdirSync(runsDir).filter((n) => n.endsWith('.json'));
     assert.equal(files.length, 1, 'one run file on disk');
     const run = JSON.parse(readFileSync(path.join(runsDir, files[0]), 'utf8'));
+    assert.equal(run.kind, 'benchmark');
     assert.equal(run.status, 'complete');
-    assert.deepEqual(run.results.map((r: { seq: number }) => r.seq), [16, 64]);
-    assert.equal(run.results[0].stats.runs, 400);
+    assert.deepEqual(run.result.results.map((r: { seq: number }) => r.seq), [16, 64]);
+    assert.equal(run.result.results[0].stats.runs, 400);
     await runCommand(page(), 'Compression Lab: Focus on Runs View');
     const item = page().locator('.monaco-list-row').filter({ hasText: 'bert-mini' }).filter({ hasText: 'p50' });
     await item.first().waitFor({ state: 'visible', timeout: 20_000 });
