@@ -30,6 +30,17 @@ export class RunningJobs {
     }
   }
 
+  get count(): number {
+    return this.running.size;
+  }
+
+  /** Asks every running job to stop; resolves when none runs (or after `maxMs`). */
+  async stopAll(maxMs: number): Promise<void> {
+    for (const id of this.running) this.cancelled.add(id);
+    const until = Date.now() + maxMs;
+    while (this.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** Marks a running job cancelled; false when no such job runs. */
   cancel(jobId: number): boolean {
     if (!this.running.has(jobId)) return false;

@@ -12,7 +12,8 @@ if (!process.send) {
   process.exit(2);
 }
 
-const send = (m: Message) => { process.send?.(m); };
+// After the host has gone, replies have nowhere to go: they are dropped.
+const send = (m: Message) => { if (process.connected) process.send?.(m, undefined, {}, () => {}); };
 const endpoint = new Endpoint<Record<string, never>, WorkerMethods, WorkerEvents, Record<string, never>>(send);
 const service = new InspectService();
 
@@ -34,8 +35,13 @@ endpoint.handle('job', async (request, jobId) => {
 endpoint.handle('cancel', ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }));
 
 process.on('message', (m) => endpoint.receive(m));
-// The host went away: so does the worker, leaving no orphan.
-process.on('disconnect', () => process.exit(0));
+// The host went away (a closed or reloaded window): so does the worker, leaving no orphan. A job
+// still running is stopped as if cancelled first, so a training run keeps its checkpoint.
+const ORPHAN_STOP_MS = 30_000;
+process.on('disconnect', () => {
+  if (jobs.count === 0) process.exit(0);
+  void jobs.stopAll(ORPHAN_STOP_MS).finally(() => process.exit(0));
+});
 // A terminal's Ctrl-C reaches the whole process group; the host decides what it means (the CLI
 // turns it into a cooperative cancel, then kills this process if it does not stop).
 process.on('SIGINT', () => {});

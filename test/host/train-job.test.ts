@@ -123,3 +123,21 @@ test('bad input is a user error that crosses the process boundary whole: code, f
   assert.equal(self.errorInfo?.code, 'output-conflict');
   assert.match(self.error ?? '', /the output model would overwrite the model this job reads/);
 });
+
+test('a host that goes away mid-run (a closed window): the worker stops the job as if cancelled, keeps its checkpoint, and exits', { timeout: 60_000 }, async () => {
+  const { fork } = await import('node:child_process');
+  const checkpoint = path.join(dir, 'orphan.ckpt.safetensors');
+  const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const stepping = new Promise<void>((resolve) => child.on('message', (m: { kind?: string; type?: string }) => { if (m.kind === 'event' && m.type === 'jobProgress') resolve(); }));
+  child.send({ kind: 'request', id: 1, method: 'job', params: { kind: 'train', params: options('orphan', { maxSteps: 100_000, checkpoint }) } });
+  await stepping;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.disconnect();
+  const t0 = Date.now();
+  assert.equal(await exited, 0, stderr);
+  assert.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after the host left`);
+  assert.ok(existsSync(checkpoint), 'the checkpoint was written before exiting');
+  assert.equal(alive(child.pid!), false);
+});
