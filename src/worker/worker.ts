@@ -6,6 +6,7 @@ import { InspectService } from './inspect-service';
 import { RunningJobs } from './job-registry';
 import './jobs/benchmark-job';
 import './jobs/train-job';
+import './jobs/distill-job';
 
 if (!process.send) {
   process.stderr.write('worker.js is started by the extension host with an IPC channel\n');

@@ -4,10 +4,13 @@
 import type { BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../benchmark/types';
 import type { TrainOptions, TrainResult } from '../training/trainer';
 import type { TrainProgress } from '../training/progress';
+import type { DistillOptions } from '../distill/distill-options';
+import type { DistillResult } from '../distill/distill';
 
 export interface JobKinds {
   benchmark: { params: BenchmarkPlan; progress: BenchmarkProgress; result: BenchmarkRun };
   train: { params: TrainOptions; progress: TrainProgress; result: TrainResult };
+  distill: { params: DistillOptions; progress: TrainProgress; result: DistillResult };
 }
 
 export type JobKind = keyof JobKinds;
@@ -15,7 +18,7 @@ export type JobParams<K extends JobKind> = JobKinds[K]['params'];
 export type JobProgress<K extends JobKind> = JobKinds[K]['progress'];
 export type JobResult<K extends JobKind> = JobKinds[K]['result'];
 
-export const JOB_KINDS: readonly JobKind[] = ['benchmark', 'train'];
+export const JOB_KINDS: readonly JobKind[] = ['benchmark', 'train', 'distill'];
 
 export function isJobKind(x: unknown): x is JobKind {
   return typeof x === 'string' && (JOB_KINDS as readonly string[]).includes(x);

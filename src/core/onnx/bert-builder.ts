@@ -1,6 +1,9 @@
 import { attr, type ModelSpec } from './model-spec';
 import { GraphBuilder, normalFill, seededRandom } from './graph-builder';
 
+/** The metadata key under which the builder records where its distillation signals are. */
+export const SIGNALS_METADATA = 'compression_lab.signals';
+
 export type BuildFamily = 'bert' | 'distilbert' | 'albert' | 'mobilebert';
 
 /** What the builder needs to emit a BERT-family sequence classifier; names follow Hugging Face configs' meaning. */
@@ -155,12 +158,16 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
   const maskF = g.op1('Cast', ['attention_mask'], { to: attr.i(1) });
   const maskAdd = g.op1('Unsqueeze', [g.op1('Mul', [g.op1('Sub', [g.const('float32', [], [1]), maskF]), g.const('float32', [], [-1e4])]), g.const('int64', [2], [1, 2])], undefined, 'extended_attention_mask');
 
+  // Where the distillation signals are, by value name: the embeddings' output, each executed
+  // layer's output, each layer's attention scores (before softmax, mask added).
+  const signals: { embeddings: string; hidden: string[]; attention: string[] } = { embeddings: x, hidden: [], attention: [] };
   const attention = (q: string, k: string, v: string, width: number, hint: string): string => {
     const hd = width / c.numHeads;
     const split = (t: string) => g.op1('Transpose', [g.op1('Reshape', [t, g.const('int64', [4], [0, 0, c.numHeads, hd])])], { perm: attr.ints([0, 2, 1, 3]) }, `${hint}/split_heads`);
     const qh = split(q);
     const kt = g.op1('Transpose', [g.op1('Reshape', [k, g.const('int64', [4], [0, 0, c.numHeads, hd])])], { perm: attr.ints([0, 2, 3, 1]) }, `${hint}/split_heads`);
     const scores = g.op1('Add', [g.op1('Div', [g.op1('MatMul', [qh, kt], undefined, `${hint}/scores`), g.const('float32', [], [Math.sqrt(hd)])]), maskAdd], undefined, `${hint}/scores`);
+    signals.attention.push(scores);
     const probs = drop(g.op1('Softmax', [scores], { axis: attr.i(-1) }, `${hint}/probs`), `${hint}/probs`);
     const ctx = g.op1('Transpose', [g.op1('MatMul', [probs, split(v)], undefined, `${hint}/context`)], { perm: attr.ints([0, 2, 1, 3]) });
     return g.op1('Reshape', [ctx, g.const('int64', [3], [0, 0, width])], undefined, `${hint}/merge_heads`);
@@ -207,6 +214,7 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
       const out = noNorm(g.op1('Add', [linear(inner, `${p}.output.dense`, I, B), h]), `${p}.output.LayerNorm`, B);
       x = noNorm(g.op1('Add', [drop(linear(out, `${p}.output.bottleneck.dense`, B, H), p), x]), `${p}.output.bottleneck.LayerNorm`, H);
     }
+    signals.hidden.push(x);
   }
 
   // Head on the first ([CLS]) token.
@@ -228,6 +236,6 @@ export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
     graph: g.graph(),
     opsets: [{ domain: '', version: 17 }],
     irVersion: 8,
-    metadata: { 'compression_lab.config': JSON.stringify(hf) },
+    metadata: { 'compression_lab.config': JSON.stringify(hf), [SIGNALS_METADATA]: JSON.stringify(signals) },
   };
 }

@@ -10,6 +10,7 @@ import { UserError, type UserErrorInfo } from '../errors';
 import { isJobKind, type JobKind, type JobParams, type JobStatus } from '../jobs/kinds';
 import type { BenchmarkRun, ConfigResult, EnvironmentRecord } from '../benchmark/types';
 import type { EvalLog, StepLog, TrainResult } from '../training/trainer';
+import type { DistillResult } from '../distill/distill';
 
 export const RUN_SCHEMA = 'compression-lab.run/1';
 export const LEGACY_BENCHMARK_SCHEMA = 'compression-lab.benchmark-run/1';
@@ -28,11 +29,14 @@ export interface RunModel {
 /** What a run record keeps of each kind's outcome. */
 export interface RunResults {
   benchmark: { results: ConfigResult[] };
-  train: Partial<TrainResult> & {
-    /** Every optimizer step's log, oldest first (a long run keeps every k-th, and the last). */
-    history: StepLog[];
-    evals: EvalLog[];
-  };
+  train: Partial<TrainResult> & TrainingHistory;
+  distill: Partial<DistillResult> & TrainingHistory;
+}
+
+export interface TrainingHistory {
+  /** Every optimizer step's log, oldest first (a long run keeps every k-th, and the last). */
+  history: StepLog[];
+  evals: EvalLog[];
 }
 
 export interface RunRecord<K extends JobKind = JobKind> {
@@ -149,6 +153,7 @@ function trainResultProblem(result: unknown): string | undefined {
 const RESULT_PROBLEM: Record<JobKind, (result: unknown) => string | undefined> = {
   benchmark: (r) => (isObj(r) ? benchmarkResultsProblem(r.results) : 'result is missing'),
   train: trainResultProblem,
+  distill: trainResultProblem,
 };
 
 function commonProblem(x: Record<string, unknown>): string | undefined {
@@ -160,7 +165,7 @@ function commonProblem(x: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-const KIND_WORDS: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training' };
+const KIND_WORDS: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training', distill: 'distillation' };
 
 /** Structural check of a parsed run file, either schema; the first problem found, if any. */
 export function runProblem(x: unknown, want?: JobKind): string | undefined {

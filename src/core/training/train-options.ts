@@ -59,6 +59,12 @@ export function defaultCheckpointPath(out: string): string {
   return out.replace(/\.onnx$/i, '') + '.ckpt.safetensors';
 }
 
+/** The maximum length to tokenize to: the option, which must fit the model's positions, or the default cut to them. */
+export function fitMaxLength(maxLength: number | undefined, positions: number | undefined, whose: string): number {
+  if (maxLength !== undefined && positions !== undefined && maxLength > positions) throw new OptionsError('maxLength', `is ${maxLength}, past the ${whose}'s ${positions} positions`);
+  return maxLength ?? Math.min(TRAIN_DEFAULTS.maxLength, positions ?? TRAIN_DEFAULTS.maxLength);
+}
+
 const isInt = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x);
 
 function intAtLeast(o: object, key: string, min: number): void {

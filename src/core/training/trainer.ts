@@ -12,7 +12,7 @@ import {
   applyParameters, buildTrainingGraph, feedsFromBatch, forwardSpecFromModel, initialParameters, trainableCandidates, TrainingSession,
 } from './autodiff';
 import { loadCheckpoint } from './checkpoint';
-import { checkTrainOptions, checkTrainingPaths, defaultCheckpointPath, type TrainOptions } from './train-options';
+import { checkTrainOptions, checkTrainingPaths, defaultCheckpointPath, fitMaxLength, type TrainOptions } from './train-options';
 import { runTrainingLoop, type EvalLog, type StepLog } from './training-loop';
 import { ClassifierEvaluator, TrainingRun, loadTrainingData } from './training-run';
 
@@ -64,7 +64,7 @@ export async function train(o: TrainOptions, ctx: Partial<JobContext<'train'>> =
   if (!logitsName) throw new UnsupportedModelError(model.weightsPath, 'the model has no output to train');
 
   report({ type: 'phase', message: 'Tokenizing the data' });
-  const data = loadTrainingData(o, { vocabSize: card.architecture.vocabSize, numLabels: card.architecture.numLabels });
+  const data = loadTrainingData({ ...o, maxLength: fitMaxLength(o.maxLength, card.architecture.maxPositions, 'model') }, { vocabSize: card.architecture.vocabSize, numLabels: card.architecture.numLabels });
 
   report({ type: 'phase', message: 'Building the training graph' });
   const trainable = trainableCandidates(forward);

@@ -52,7 +52,8 @@ export interface LoopSpec {
   session: TrainingSession;
   params: Parameter[];
   batcher: Batcher;
-  feeds(batch: Batch): Feeds | Promise<Feeds>;
+  /** The step's feeds for a batch; `rows` are its dataset rows (for per-row targets such as a teacher's). */
+  feeds(batch: Batch, rows: Int32Array): Feeds | Promise<Feeds>;
   optimizer: Optimizer;
   schedule: LrSchedule;
   /** Micro-batches per optimizer step. */
@@ -106,10 +107,10 @@ export async function runTrainingLoop(spec: LoopSpec): Promise<LoopResult> {
   // Where the micro-batches of the step under way began: a cancel resumes there, not past them.
   let windowStart = { epoch, position };
   outer: for (; step < spec.totalSteps && epoch < spec.epochs; epoch++) {
-    for (const { batch, position: at } of spec.batcher.epoch(epoch, epoch === spec.start.epoch ? spec.start.position : 0)) {
+    for (const { batch, rows, position: at } of spec.batcher.epoch(epoch, epoch === spec.start.epoch ? spec.start.position : 0)) {
       if (accumulator.pending === 0) windowStart = { epoch, position: at };
       if (spec.isCancelled?.()) { cancelled = true; ({ epoch, position } = windowStart); break outer; }
-      const r = await spec.session.run(await spec.feeds(batch as Batch), spec.params);
+      const r = await spec.session.run(await spec.feeds(batch as Batch, rows), spec.params);
       if (!Number.isFinite(r.loss)) throw new Error(`the loss became ${r.loss} at step ${step + 1}${spec.lossHint ? `: ${spec.lossHint}` : ''}`);
       examples += batch.batch;
       tokens += batch.batch * batch.seq;

@@ -7,6 +7,7 @@ import type { RunsStore, StoredRun } from './runs-store';
 const KIND: Record<JobKind, { label: string; icon: string }> = {
   benchmark: { label: 'benchmark', icon: 'pulse' },
   train: { label: 'fine-tune', icon: 'mortar-board' },
+  distill: { label: 'distil', icon: 'beaker' },
 };
 
 /** What a run achieved, in a few words for the list. */

@@ -20,8 +20,21 @@ export type LossSpec =
    * 'teacher_logits') is a float input shaped like logits.
    */
   | { kind: 'kl-divergence'; logits: string; teacherLogits?: string; temperature?: number; scaleByTemperatureSquared?: boolean; name?: string }
-  /** Mean squared error between a value and a same-shaped float input `target` (default 'target'). */
-  | { kind: 'mse'; output: string; target?: string; name?: string }
+  /**
+   * Mean squared error between a value and a same-shaped float input `target` (default 'target').
+   * With `mask` (an int64 [batch, sequence] input such as 'attention_mask'), the mean is over the
+   * elements at unmasked positions only: `maskOver` 'tokens' for [batch, sequence, ...] values
+   * (hidden states), 'token-pairs' for [batch, heads, sequence, sequence] values (attention scores,
+   * where both the query and the key position must be unmasked).
+   */
+  | { kind: 'mse'; output: string; target?: string; mask?: string; maskOver?: 'tokens' | 'token-pairs'; name?: string }
+  /**
+   * Soft cross-entropy to a teacher's distribution, TinyBERT's prediction loss:
+   * mean over batch and classes of -softmax(teacher/T) * log_softmax(logits/T), no T^2.
+   */
+  | { kind: 'soft-cross-entropy'; logits: string; teacherLogits?: string; temperature?: number; name?: string }
+  /** A sum of losses reported as one term (TinyBERT's hidden loss over every mapped layer). */
+  | { kind: 'group'; name: string; terms: LossSpec[] }
   /**
    * Embedding loss: mean over positions of 1 - cos(output, target) along the last axis (DistilBERT's
    * hidden-state alignment). `target` (default 'teacher_hidden') is a float input shaped like output;
@@ -151,8 +164,46 @@ function build(ctx: LossBuildContext, spec: LossSpec, weight: number, terms: Los
       const m = valueMeta(ctx, spec.output, 'mse');
       const target = lossInput(ctx, spec.target ?? 'target', m.dtype, ctx.dimsOf(m));
       const d = em.sub(spec.output, target.dtype === m.dtype ? target.name : em.cast(target.name, m.dtype));
-      const v = em.reduceAll('ReduceMean', em.mul(d, d));
+      const sq = em.mul(d, d);
+      let v: string;
+      if (spec.mask) {
+        const pairs = spec.maskOver === 'token-pairs';
+        if (m.dims.length < (pairs ? 4 : 2)) throw new AutodiffError(`mse loss: '${spec.output}' has ${m.dims.length} axes; a ${pairs ? 'token-pair' : 'token'} mask needs ${pairs ? '[batch, heads, sequence, sequence]' : '[batch, sequence, ...]'}`);
+        const dims = ctx.dimsOf(m);
+        const mask = lossInput(ctx, spec.mask, 'int64', pairs ? [dims[0], dims[2]] : dims.slice(0, 2));
+        const w = em.cast(mask.name, m.dtype);
+        // [batch, seq] -> [batch, seq, 1...] for tokens; query x key -> [batch, 1, seq, seq] for pairs.
+        const weights = pairs
+          ? em.mul(em.unsqueeze(w, [1, 3]), em.unsqueeze(w, [1, 2]))
+          : em.unsqueeze(w, Array.from({ length: m.dims.length - 2 }, (_, i) => i + 2));
+        const full = em.op1('Expand', [weights, em.shape(sq)]);
+        v = em.div(em.reduceAll('ReduceSum', em.mul(sq, full)), em.op1('Max', [em.reduceAll('ReduceSum', full), em.scalar(m.dtype, 1)]));
+      } else {
+        v = em.reduceAll('ReduceMean', sq);
+      }
       terms.push({ name: spec.name ?? 'mse', value: v, weight });
+      return v;
+    }
+    case 'soft-cross-entropy': {
+      const m = valueMeta(ctx, spec.logits, 'soft-cross-entropy');
+      const teacher = lossInput(ctx, spec.teacherLogits ?? 'teacher_logits', m.dtype, ctx.dimsOf(m));
+      const T = spec.temperature ?? 1;
+      if (!(T > 0)) throw new AutodiffError(`soft-cross-entropy loss: temperature must be positive (got ${T})`);
+      let s = spec.logits;
+      let t = teacher.dtype === m.dtype ? teacher.name : em.cast(teacher.name, m.dtype);
+      if (T !== 1) { s = em.div(s, em.scalar(m.dtype, T)); t = em.div(t, em.scalar(m.dtype, T)); }
+      const p = em.op1('Softmax', [t], { axis: attr.i(-1) });
+      const logq = em.op1('LogSoftmax', [s], { axis: attr.i(-1) });
+      const v = em.neg(em.reduceAll('ReduceMean', em.mul(p, logq)));
+      terms.push({ name: spec.name ?? 'soft_cross_entropy', value: v, weight });
+      return v;
+    }
+    case 'group': {
+      if (spec.terms.length === 0) throw new AutodiffError(`group loss '${spec.name}': no terms`);
+      // The parts are built but not reported: the group is one term.
+      const parts = spec.terms.map((t) => build(ctx, t, weight, []));
+      const v = parts.length === 1 ? parts[0] : em.op1('Sum', parts, undefined, `loss_${spec.name}`);
+      terms.push({ name: spec.name, value: v, weight });
       return v;
     }
     case 'cosine': {
@@ -185,7 +236,8 @@ function build(ctx: LossBuildContext, spec: LossSpec, weight: number, terms: Los
 function dtypeOfTerm(ctx: LossBuildContext, spec: LossSpec): DType {
   switch (spec.kind) {
     case 'sum': return dtypeOfTerm(ctx, spec.terms[0].loss);
-    case 'cross-entropy': case 'kl-divergence': return ctx.meta(spec.logits)?.dtype ?? 'float32';
+    case 'cross-entropy': case 'kl-divergence': case 'soft-cross-entropy': return ctx.meta(spec.logits)?.dtype ?? 'float32';
+    case 'group': return dtypeOfTerm(ctx, spec.terms[0]);
     default: return ctx.meta(spec.output)?.dtype ?? 'float32';
   }
 }

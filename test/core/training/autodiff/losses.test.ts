@@ -120,3 +120,63 @@ test('weighted sum (DistilBERT-style: 5 KL + 2 CE + 1 cosine): total = sum of we
   assert.ok(Math.abs(r.loss - total) < 1e-12);
   assert.ok(r.terms.ce_soft > 0 && r.terms.ce_hard > 0 && r.terms.cos > 0);
 });
+
+test('masked MSE over tokens (TinyBERT hidden states): the mean is over unmasked positions only', async () => {
+  const target = randomValues('float64', 2 * 3 * 4, 21) as Float64Array;
+  const mask = [1, 1, 0, 1, 0, 0];
+  const inputs: ValueInfoSpec[] = [{ name: 'attention_mask', dtype: 'int64', shape: [2, 3] }];
+  const r = await run({ z: [2, 3, 4] }, [ident('z', 'hidden')], { kind: 'mse', output: 'hidden', target: 'teacher_hidden', mask: 'attention_mask', name: 'hidden' },
+    { teacher_hidden: new ort.Tensor('float64', target, [2, 3, 4]), attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask.map(BigInt)), [2, 3]) }, inputs);
+  assert.deepEqual(r.report.failures, []);
+  let sum = 0;
+  for (let i = 0; i < 6; i++) if (mask[i]) for (let j = 0; j < 4; j++) sum += (r.values.z[i * 4 + j] - target[i * 4 + j]) ** 2;
+  assert.ok(Math.abs(r.loss - sum / (3 * 4)) < 1e-12, `${r.loss} vs ${sum / 12}`);
+});
+
+test('masked MSE over token pairs (TinyBERT attention scores): only query and key both unmasked count', async () => {
+  const [B, Hh, S] = [2, 2, 3];
+  const target = randomValues('float64', B * Hh * S * S, 22) as Float64Array;
+  const mask = [1, 1, 0, 1, 0, 0];
+  const inputs: ValueInfoSpec[] = [{ name: 'attention_mask', dtype: 'int64', shape: [B, S] }];
+  const r = await run({ z: [B, Hh, S, S] }, [ident('z', 'scores')], { kind: 'mse', output: 'scores', target: 'teacher_scores', mask: 'attention_mask', maskOver: 'token-pairs', name: 'attn' },
+    { teacher_scores: new ort.Tensor('float64', target, [B, Hh, S, S]), attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask.map(BigInt)), [B, S]) }, inputs);
+  assert.deepEqual(r.report.failures, []);
+  let sum = 0; let n = 0;
+  for (let b = 0; b < B; b++) for (let h = 0; h < Hh; h++) for (let q = 0; q < S; q++) for (let k = 0; k < S; k++) {
+    if (!mask[b * S + q] || !mask[b * S + k]) continue;
+    const i = ((b * Hh + h) * S + q) * S + k;
+    sum += (r.values.z[i] - target[i]) ** 2; n++;
+  }
+  assert.equal(n, 2 * (4 + 1));
+  assert.ok(Math.abs(r.loss - sum / n) < 1e-12, `${r.loss} vs ${sum / n}`);
+});
+
+test('soft cross-entropy at temperature 2 (TinyBERT prediction loss): mean over batch and classes, no T^2', async () => {
+  const teacher = randomValues('float64', 12, 23, { scale: 2 }) as Float64Array;
+  const r = await run({ z: [3, 4] }, [ident('z', 'logits')], { kind: 'soft-cross-entropy', logits: 'logits', temperature: 2, name: 'pred' }, { teacher_logits: new ort.Tensor('float64', teacher, [3, 4]) });
+  assert.deepEqual(r.report.failures, []);
+  const T = 2;
+  let sum = 0;
+  const s = rows(r.values.z, 4); const t = rows(teacher, 4);
+  for (let i = 0; i < 3; i++) {
+    const lq = logSoftmax(s[i].map((x) => x / T));
+    const p = logSoftmax(t[i].map((x) => x / T)).map(Math.exp);
+    sum -= p.reduce((acc, pj, j) => acc + pj * lq[j], 0);
+  }
+  assert.ok(Math.abs(r.loss - sum / 12) < 1e-12, `${r.loss} vs ${sum / 12}`);
+});
+
+test('a group is one reported term: the sum of its parts (TinyBERT hidden loss over several layers)', async () => {
+  const a = randomValues('float64', 6, 24) as Float64Array;
+  const b = randomValues('float64', 6, 25) as Float64Array;
+  const loss: LossSpec = { kind: 'sum', terms: [
+    { weight: 1, loss: { kind: 'group', name: 'hidden', terms: [{ kind: 'mse', output: 'h1', target: 't1' }, { kind: 'mse', output: 'h2', target: 't2' }] } },
+    { weight: 1, loss: { kind: 'mse', output: 'h1', target: 't1', name: 'emb' } },
+  ] };
+  const r = await run({ z1: [2, 3], z2: [2, 3] }, [ident('z1', 'h1'), ident('z2', 'h2')], loss, { t1: new ort.Tensor('float64', a, [2, 3]), t2: new ort.Tensor('float64', b, [2, 3]) });
+  assert.deepEqual(r.report.failures, []);
+  assert.deepEqual(r.tg.lossTerms.map((t) => t.name), ['hidden', 'emb']);
+  const mse = (z: Float64Array, t: Float64Array) => Array.from(z).reduce((s, v, i) => s + (v - t[i]) ** 2, 0) / z.length;
+  assert.ok(Math.abs(r.terms.hidden - (mse(r.values.z1, a) + mse(r.values.z2, b))) < 1e-12);
+  assert.ok(Math.abs(r.loss - (r.terms.hidden + r.terms.emb)) < 1e-12);
+});
