@@ -38,6 +38,21 @@ commands:
       line per step. Ctrl-C stops at the next step and writes a resumable checkpoint (--checkpoint,
       default <out>.ckpt.safetensors); a second Ctrl-C stops at once. The run is recorded in
       .compression-lab/runs/ (--runs-dir), where the editor's Runs view lists it.
+  distill --recipe distilbert|tinybert --teacher T.onnx --data D --out student.onnx [--eval D2]
+        [--tokenizer tokenizer.json] [--layers N] [--teacher-layers 0,2,..] [--hidden N] [--heads N]
+        [--intermediate N] [--temperature T] [--alpha-kd X] [--alpha-ce X] [--alpha-cos X]
+        [--stage1-epochs N | --stage1-steps N] [--stage1-lr X] [--logits-only] [--hf-out DIR]
+        [--cache-dir DIR] [--cache-budget-mb N] and every option of train (same names, same meanings)
+      Distils a smaller student from the teacher in a worker process. distilbert: the student keeps
+      --layers of the teacher's layers (default half, evenly spaced with the first and last kept,
+      or --teacher-layers), copied, and learns alpha-kd * T^2 * KL(teacher || student at T) +
+      alpha-ce * CE(labels) + alpha-cos * (1 - cos) of the last hidden states (defaults T 2,
+      0.5, 0.5, 1). tinybert: a fresh student (--layers, --hidden, default half; --heads, default
+      the teacher's) learns layer by layer (student layer m <- teacher layer floor(m N / M):
+      embedding, hidden-state through a learned projection, and attention-score MSE), then the
+      teacher's soft targets at --temperature (default 1). Each step logs loss_<term>; each
+      evaluation accuracy, agreement with the teacher and KL to it. The teacher's outputs are
+      cached on disk (~/.cache/model-compression-lab, --cache-dir) so rows it has seen are not run again.
 
 Every command: --debug prints the stack of an internal error. Exit codes: 0 done, 1 an error (the
 message names the file and the problem), 2 a usage error, 130 stopped by Ctrl-C.
@@ -70,6 +85,10 @@ export async function main(args: string[], write: (s: string) => void = (s) => p
         // Loaded on demand: training pulls in onnxruntime, which inspect and the others do not need.
         const { parseTrain, runTrain } = await import('./train-command');
         return await runTrain(parseTrain(rest), write);
+      }
+      case 'distill': {
+        const { parseDistill, runDistill } = await import('./distill-command');
+        return await runDistill(parseDistill(rest), write);
       }
       case undefined: case 'help': case '--help': case '-h':
         write(USAGE);

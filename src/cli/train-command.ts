@@ -121,7 +121,7 @@ export function printTrainingProgress(write: (s: string) => void): (p: TrainProg
  * The exit code and last words of a training-like job: 0 done, 130 stopped by the user (with where
  * its checkpoint is), 1 failed (the error re-thrown, for main's one-line report).
  */
-export function reportTrainingEnd(record: RunRecord<'train'>, write: (s: string) => void, resumeHint: string): number {
+export function reportTrainingEnd(record: RunRecord<'train'> | RunRecord<'distill'>, write: (s: string) => void, resumeHint: string): number {
   const r = record.result;
   if (record.status === 'complete') {
     write(`trained ${r.steps} steps; last loss ${r.lastLoss?.toFixed(4)}; wrote ${r.out}${r.checkpoint ? ` and ${r.checkpoint}` : ''}`);

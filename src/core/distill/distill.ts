@@ -12,7 +12,6 @@ import { analyzeModel } from '../analysis/model-card';
 import { openModel } from '../open-model';
 import { applyParameters, buildTrainingGraph, feedsFromBatch, initialParameters, TrainingSession } from '../training/autodiff';
 import type { LossSpec } from '../training/autodiff/losses';
-import type { Feeds } from '../training/autodiff/probe';
 import { loadCheckpoint, readCheckpointInfo } from '../training/checkpoint';
 import { checkTrainingPaths, defaultCheckpointPath, fitMaxLength } from '../training/train-options';
 import { runTrainingLoop, type EvalLog, type LoopPosition } from '../training/training-loop';

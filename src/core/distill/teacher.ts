@@ -69,7 +69,7 @@ export class TeacherSession {
   static async create(t: Teacher, wanted: WantedSignal[], threads?: number): Promise<TeacherSession> {
     const rank = (w: WantedSignal) => (w.kind === 'logits' ? 2 : w.kind === 'tokens' ? 3 : 4);
     const spec = withOutputs(t.spec, wanted.map((w) => ({ name: w.value, rank: rank(w) })));
-    const session = await ort.InferenceSession.create(serializeModel(spec), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(serializeModel(spec), { graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) });
     return new TeacherSession(session, wanted, t.spec.graph.inputs.map((i) => i.name));
   }
 
