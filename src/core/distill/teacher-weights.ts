@@ -48,7 +48,20 @@ export async function teacherStateDict(t: Teacher, withWeights: boolean): Promis
     if (withWeights) for (const i of t.spec.graph.initializers) if (i.dtype === 'float32') tensors.set(i.name, { dims: i.dims, values: i.values as Float32Array });
     return { config, tensors };
   }
-  throw new UnsupportedModelError(t.file, 'the teacher was not made by this project\'s builder; convert it first (compression-lab convert)');
+  if (withWeights) throw new UnsupportedModelError(t.file, 'the teacher was not made by this project\'s builder; convert it first (compression-lab convert)');
+  return { config: configFromCard(t), tensors: new Map() };
+}
+
+/** What a fresh student needs to know of a teacher it does not copy: its sizes, read off its weights. */
+function configFromCard(t: Teacher): EncoderConfig {
+  const a = t.card.architecture;
+  const family = ({ BERT: 'bert', DistilBERT: 'distilbert', ALBERT: 'albert', MobileBERT: 'mobilebert' } as Record<string, EncoderConfig['family']>)[t.card.family] ?? 'bert';
+  const missing = (['vocabSize', 'hiddenSize', 'intermediateSize', 'maxPositions'] as const).filter((k) => !a[k]);
+  if (missing.length) throw new UnsupportedModelError(t.file, `cannot read the teacher's ${missing.join(', ')} off its weights`);
+  return {
+    family, vocabSize: a.vocabSize!, hiddenSize: a.hiddenSize!, numLayers: a.layers, numHeads: a.numHeads ?? t.heads, intermediateSize: a.intermediateSize!,
+    maxPositions: a.maxPositions!, numLabels: t.numLabels, typeVocabSize: a.typeVocabSize ?? (family === 'distilbert' ? 0 : 2),
+  };
 }
 
 /** Writes the student as a Hugging Face folder; returns the folder. */

@@ -33,12 +33,27 @@ export async function openTeacher(file: string): Promise<Teacher> {
   const a = card.architecture;
   const numLabels = a.numLabels;
   if (!numLabels) throw new UnsupportedModelError(model.weightsPath, 'cannot tell how many classes the teacher has (no classifier head found)');
+  const signals = findSignals(spec);
   return {
     file: model.weightsPath,
     sha256: await hashFiles(model.files.map((f) => f.path)),
-    spec, card, signals: findSignals(spec), numLabels,
-    hidden: a.hiddenSize ?? 0, heads: a.numHeads ?? 0, layers: a.layers,
+    spec, card, signals, numLabels,
+    hidden: a.hiddenSize ?? 0, heads: a.numHeads ?? (await headsFromGraph(spec, signals)), layers: a.layers,
   };
+}
+
+/** Weights do not tell the head count (config.json does); without one, the scores' shape does. */
+async function headsFromGraph(spec: ModelSpec, signals: EncoderSignals): Promise<number> {
+  const scores = signals.attentionScores[0];
+  if (!scores) return 0;
+  const session = await ort.InferenceSession.create(serializeModel(withOutputs(spec, [{ name: scores, rank: 4 }])));
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const i of spec.graph.inputs) feeds[i.name] = new ort.Tensor('int64', BigInt64Array.from([1n, 1n]), [1, 2]);
+    return (await session.run(feeds, [scores]))[scores].dims[1];
+  } finally {
+    await session.release();
+  }
 }
 
 /** A signal the job needs from the teacher: its cache shape and the graph value holding it. */
