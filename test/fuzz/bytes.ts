@@ -128,10 +128,10 @@ export function spliceChunk(
 
 /**
  * How many copies a repeating splice makes: a few, or enough to cross the limits that only
- * counts reveal (argument-spread limits near 120k, quadratic loops), within `maxBytes`.
+ * counts reveal (argument-spread limits near 125k, quadratic loops), within `maxBytes`.
  */
-export function repeatCount(rng: Rng, unitBytes: number, maxBytes = 4 * 1024 * 1024): number {
-  const k = rng.pick([2, 50, 1000, 20_000, 130_000]);
+export function repeatCount(rng: Rng, unitBytes: number, maxBytes = 2 * 1024 * 1024): number {
+  const k = rng.pick([2, 1000, 30_000, 250_000]);
   return Math.max(1, Math.min(k, Math.floor(maxBytes / Math.max(1, unitBytes))));
 }
 

@@ -40,8 +40,10 @@ class WorkerHost {
     // The worker runs TypeScript: load tsx's CommonJS hook in it before the entry module, since
     // Node 20 does not give a worker's own entry point the --import hooks of its parent.
     const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
-    // A heap cap turns a runaway allocation into a dead worker, not a dead fuzzer.
-    this.worker = new Worker(code, { eval: true, workerData: init, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    // A heap cap turns a runaway allocation into a dead worker, not a dead fuzzer. The stack is
+    // a main thread's (V8's default is just under 1 MB; a worker's is 4 MB), so a recursion or an
+    // argument spread that overflows in the CLI or the extension host overflows here too.
+    this.worker = new Worker(code, { eval: true, workerData: init, resourceLimits: { maxOldGenerationSizeMb: 2048, stackSizeMb: 1 } });
     this.worker.unref();
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the fuzz worker did not start')), STARTUP_TIMEOUT_MS);

@@ -168,7 +168,7 @@ function dimsEdit(rng: Rng, seed: Seed<OnnxLayout>): Mutation {
 function spliceEdit(rng: Rng, seed: Seed<OnnxLayout>, donors: ReadonlyArray<Seed<OnnxLayout>>): Mutation {
   const { bytes, layout } = seed;
   const donor = rng.chance(0.5) ? seed : rng.pick(donors);
-  const mode = rng.weighted({ chunk: 4, swapMessage: 3, dropField: 2, repeatField: 2 });
+  const mode = rng.weighted({ chunk: 3, swapMessage: 3, dropField: 2, repeatField: 3 });
   if (mode === 'chunk') return spliceChunk(rng, bytes, donor.bytes, donor.name, layout.tags, donor.layout.tags);
   const ms = messages(layout);
   const i = rng.pick(ms);
@@ -190,8 +190,14 @@ function spliceEdit(rng: Rng, seed: Seed<OnnxLayout>, donors: ReadonlyArray<Seed
 /** One field repeated many times in its message (as is, or emptied to its tag and a zero length). */
 function repeatField(rng: Rng, seed: Seed<OnnxLayout>): Mutation {
   const { bytes, layout } = seed;
-  const small = layout.fields.map((_, i) => i).filter((i) => layout.fields[i].end - layout.fields[i].tagPos <= 256);
-  const i = rng.pick(small.length ? small : messages(layout));
+  // Mostly whole messages (nodes, attributes, initializers, value infos), which a decoder keeps
+  // in lists. The type is picked first, so a rare kind of record is repeated as often as the
+  // dims that outnumber it a hundred to one.
+  const pool = rng.chance(0.7) ? messages(layout) : layout.fields.map((_, i) => i);
+  const small = pool.filter((i) => layout.fields[i].end - layout.fields[i].tagPos <= 256);
+  const candidates = small.length ? small : pool;
+  const type = rng.pick([...new Set(candidates.map((i) => `${layout.fields[i].type}/${layout.fields[i].field}`))]);
+  const i = rng.pick(candidates.filter((c) => `${layout.fields[c].type}/${layout.fields[c].field}` === type));
   const f = layout.fields[i];
   const emptied = rng.chance(0.5);
   const unit = emptied ? Buffer.concat([bytes.subarray(f.tagPos, f.lenPos), Buffer.from([0])]) : bytes.subarray(f.tagPos, f.end);
