@@ -109,3 +109,28 @@ test('external data outside the model folder is refused', async () => {
   const m = await onnxReader.read(inModel('fine.onnx', 'weights.bin'));
   assert.deepEqual(m.tensors[0].data, { kind: 'raw', file: path.join(modelDir, 'weights.bin'), offset: 0, length: 16 });
 });
+
+/** A model whose main graph is `graph` (a GraphProto's bytes). */
+function modelOf(graph: ProtoWriter): Buffer {
+  return new ProtoWriter().varint(1, 8).message(7, graph).message(8, new ProtoWriter().varint(2, 17)).finish();
+}
+
+test('a graph of 200000 nodes is read (found by the fuzzer: listing them overflowed the stack)', async () => {
+  const graph = new ProtoWriter().string(2, 'g');
+  for (let i = 0; i < 200_000; i++) graph.message(1, new ProtoWriter());
+  const m = await onnxReader.read(put('many-nodes.onnx', modelOf(graph)));
+  assert.equal(m.onnx!.nodes.length, 200_000);
+});
+
+test('a node with 100000 tensor attributes is read in well under a second (found by the fuzzer: it was quadratic)', async () => {
+  const attribute = new ProtoWriter().string(1, 'value').message(5, new ProtoWriter().packedVarints(1, [1]).varint(2, 1).bytes(9, Buffer.alloc(4))).varint(20, 4);
+  const node = new ProtoWriter().string(2, 'c').string(4, 'Constant');
+  for (let i = 0; i < 100_000; i++) node.message(5, attribute);
+  const file = put('many-attributes.onnx', modelOf(new ProtoWriter().string(2, 'g').message(1, node)));
+  const t0 = performance.now();
+  const m = await onnxReader.read(file);
+  const ms = performance.now() - t0;
+  assert.equal(m.tensors.length, 100_000);
+  assert.equal(m.onnx!.nodes[0].attributes[0].tensorName, 'c');
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
