@@ -11,6 +11,7 @@ import { buildCase } from './cases';
 import type { CasePlan, Target } from './cases';
 import type { Corpus } from './corpus';
 import type { FormatName, MutationKind } from './formats/types';
+import { brokenPromise } from './invariants';
 
 export type Outcome = 'ok' | 'user-error' | 'uncaught' | 'hang';
 
@@ -60,7 +61,9 @@ export async function executeCase(corpus: Corpus, plan: CasePlan, root: string, 
     }
     // What every surface does with a model: analyse it and serialise the card (CLI --json, the webview).
     JSON.stringify(analyzeModel(model));
-    result = { ...base, outcome: 'ok', ms: performance.now() - t0 };
+    const ms = performance.now() - t0;
+    const broken = brokenPromise(model, model.format, built.files[0].bytes);
+    result = broken ? { ...base, outcome: 'uncaught', ms, why: `read fine, but ${broken}` } : { ...base, outcome: 'ok', ms };
   } catch (e) {
     const ms = performance.now() - t0;
     const error = describe(e);

@@ -41,9 +41,12 @@ class WorkerHost {
     // Node 20 does not give a worker's own entry point the --import hooks of its parent.
     const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
     // A heap cap turns a runaway allocation into a dead worker, not a dead fuzzer. The stack is
-    // a main thread's (V8's default is just under 1 MB; a worker's is 4 MB), so a recursion or an
-    // argument spread that overflows in the CLI or the extension host overflows here too.
-    this.worker = new Worker(code, { eval: true, workerData: init, resourceLimits: { maxOldGenerationSizeMb: 2048, stackSizeMb: 1 } });
+    // half a main thread's (a worker's default is 4 MB, which hid an argument spread that
+    // overflows the CLI's main thread at 125k nodes), so a recursion or a spread that would
+    // overflow in production overflows here at a third of the size: a file small enough to stay
+    // inside the time limit. Nothing under test legitimately recurses more than a few hundred
+    // frames; the half stack still holds 4000.
+    this.worker = new Worker(code, { eval: true, workerData: init, resourceLimits: { maxOldGenerationSizeMb: 2048, stackSizeMb: 0.5 } });
     this.worker.unref();
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the fuzz worker did not start')), STARTUP_TIMEOUT_MS);

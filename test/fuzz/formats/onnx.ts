@@ -128,6 +128,7 @@ function messages(layout: OnnxLayout): number[] {
 function lengthEdit(rng: Rng, seed: Seed<OnnxLayout>): Mutation {
   const { bytes, layout } = seed;
   if (rng.chance(0.25)) return dimsEdit(rng, seed);
+  if (rng.chance(0.2)) return externalize(rng, seed);
   const i = rng.chance(0.7) ? rng.pick(messages(layout)) : rng.int(layout.fields.length);
   const f = layout.fields[i];
   const value = rng.chance(0.4) ? BigInt(Math.max(0, f.len + rng.range(-8, 8))) : edgeValue(rng, BigInt(f.len), 64, bytes.length);
@@ -142,6 +143,42 @@ function lengthEdit(rng: Rng, seed: Seed<OnnxLayout>): Mutation {
   const consistent = rng.chance(0.75);
   const out = consistent ? editInside(bytes, layout, f.parent, f.lenPos, f.lenBytes, enc) : splice(bytes, f.lenPos, f.lenBytes, enc);
   return { bytes: out, note: `${f.type} field ${f.field} at ${f.tagPos}: length ${f.len} -> ${mode === 'elevenBytes' ? '11-byte varint' : value} (${mode}${consistent ? ', enclosing lengths fixed' : ''})` };
+}
+
+/** A TensorProto.external_data entry (field 13, a StringStringEntry). */
+function externalEntry(key: string, value: string): Buffer {
+  const str = (field: number, text: string) => {
+    const b = Buffer.from(text);
+    return Buffer.concat([Buffer.from([(field << 3) | 2]), encodeVarint(BigInt(b.length)), b]);
+  };
+  const body = Buffer.concat([str(1, key), str(2, value)]);
+  return Buffer.concat([Buffer.from([(13 << 3) | 2]), encodeVarint(BigInt(body.length)), body]);
+}
+
+/**
+ * An initializer's raw_data moved "outside" the file: external_data entries whose location,
+ * offset and length are the strings an ONNX file keeps its external lengths in, with edge values.
+ */
+function externalize(rng: Rng, seed: Seed<OnnxLayout>): Mutation {
+  const { bytes, layout } = seed;
+  const raws = layout.fields.map((f, i) => ({ f, i })).filter(({ f }) => f.type === 'bytes' && f.field === 9 && layout.fields[f.parent]?.type === 'Tensor');
+  if (raws.length === 0) return lengthEdit(rng, seed);
+  const { f: raw } = rng.pick(raws);
+  const ti = raw.parent;
+  const tensor = layout.fields[ti];
+  const size = bytes.length;
+  const number = () => rng.pick(['0', String(raw.start), String(raw.len), String(size), String(size + 1), String(size * 2), '-1', '1e3', '0x10', ' 1', '', '9007199254740993', '18446744073709551615']);
+  const kv: Array<[string, string]> = [['location', rng.pick(['model.onnx', 'config.json', 'missing.bin', '', '.', '../model.onnx', '/etc/hostname', 'a/../model.onnx'])]];
+  if (rng.chance(0.7)) kv.push(['offset', number()]);
+  if (rng.chance(0.6)) kv.push(['length', number()]);
+  // The tensor without its raw_data, plus the entries and data_location = EXTERNAL (1).
+  const payload = Buffer.concat([
+    bytes.subarray(tensor.start, raw.tagPos), bytes.subarray(raw.end, tensor.end), ...kv.map(([k, v]) => externalEntry(k, v)), Buffer.from([0x70, 0x01]),
+  ]);
+  return {
+    bytes: editInside(bytes, layout, ti, tensor.start, tensor.len, payload),
+    note: `initializer at ${tensor.tagPos} made external: ${kv.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`,
+  };
 }
 
 /** Tensor dims are what sizes are computed from: give one an edge value. */
