@@ -5,7 +5,7 @@
 // command. Exits 1 on any uncaught exception or hang.
 import { cpus } from 'node:os';
 import { parseCaseId } from '../test/fuzz/cases';
-import { describeFailure, failures, formatFailures, formatSlowest, formatTable, formatTargets, summarize } from '../test/fuzz/report';
+import { describeFailure, failures, formatFailures, formatRetried, formatSlowest, formatTable, formatTargets, summarize } from '../test/fuzz/report';
 import { DEFAULT_TIMEOUT_MS, runCases } from '../test/fuzz/runner';
 
 interface Args {
@@ -70,6 +70,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log(formatTargets(results));
   console.log(`\nslowest cases:\n${formatSlowest(results)}`);
+  console.log(`\n${formatRetried(results)}`);
   if (bad.length) console.log(`\n${bad.length} failing cases:\n\n${formatFailures(results, replayCommand)}`);
   console.log(`\n${s.uncaught} uncaught, ${s.hangs} hangs, ${s.userErrors} user errors, ${s.ok} read fine: ${bad.length ? 'FAIL' : 'PASS'}`);
   return bad.length ? 1 : 0;

@@ -30,6 +30,8 @@ export interface CaseResult {
   /** For an uncaught outcome, why it counts as one. */
   why?: string;
   error?: { name: string; message: string; stack?: string };
+  /** Why a first attempt timed out, when a retry in a fresh worker then answered in time. */
+  retried?: string;
 }
 
 /** Past this much new ArrayBuffer/heap memory in one case, a reader allocated from a forged size. */

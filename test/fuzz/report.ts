@@ -70,6 +70,14 @@ export function formatSlowest(results: readonly CaseResult[], n = 5): string {
     .map((r) => `  ${r.ms.toFixed(1).padStart(8)} ms  ${r.id}  ${r.format}/${r.kind} via ${r.target}: ${r.note}`).join('\n');
 }
 
+/** Cases that timed out once and answered in time on a retry: slowness worth a look, not hangs. */
+export function formatRetried(results: readonly CaseResult[]): string {
+  const rs = results.filter((r) => r.retried);
+  if (rs.length === 0) return 'no case needed a retry';
+  return `${rs.length} case${rs.length === 1 ? '' : 's'} timed out once and answered in time on a retry in a fresh worker:\n`
+    + rs.map((r) => `  ${r.id}  ${r.format}/${r.kind}: first ${r.retried}; then ${r.ms.toFixed(1)} ms`).join('\n');
+}
+
 /** A failure's kind, with paths and numbers blanked, so a thousand cases of one bug read as one. */
 export function signature(r: CaseResult): string {
   const msg = (r.error?.message ?? '').replace(/\/[^\s:'"]*case-\d+[^\s:'"]*/g, '<path>').replace(/\d+/g, 'N');
