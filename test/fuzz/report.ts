@@ -95,15 +95,18 @@ export function describeFailure(r: CaseResult, replay: (id: string) => string): 
   ].join('\n');
 }
 
-/** Each distinct failure once: its count, the first case in full, and the ids of a few others. */
-export function formatFailures(results: readonly CaseResult[], replay: (id: string) => string): string {
+/** Each distinct failure: the first case in full, then every other like it on one line. */
+export function formatFailures(results: readonly CaseResult[], replay: (id: string) => string, maxLines = 100): string {
   const groups = new Map<string, CaseResult[]>();
   for (const r of failures(results)) {
     const k = signature(r);
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
   return [...groups.values()].map((rs) => {
-    const more = rs.length > 1 ? `\n  ${rs.length} cases like this one: ${rs.slice(1, 11).map((r) => r.id).join(', ')}${rs.length > 11 ? ', ...' : ''}` : '';
-    return describeFailure(rs[0], replay) + more;
+    const others = rs.slice(1, 1 + maxLines).map((r) => `  also ${r.id}: ${r.file}: ${r.why ?? ''}${r.error ? `; ${r.error.name}: ${r.error.message.split('\n')[0]}` : ''}`);
+    if (rs.length > 1 + maxLines) others.push(`  ... and ${rs.length - 1 - maxLines} more`);
+    return [`${rs.length} case${rs.length === 1 ? '' : 's'} of this kind:`, describeFailure(rs[0], replay), ...others].join('\n');
   }).join('\n\n');
 }

@@ -1,7 +1,8 @@
 // Runs cases in a worker thread under a watchdog. The main thread hands the worker one case at
-// a time; if no answer comes within the time limit, the worker is terminated, the case is
-// recorded as a hang, and a fresh worker takes the next case. A worker that dies (out of
-// memory, a stray exception) costs the case it was running, recorded as uncaught.
+// a time; if no answer comes within the time limit, the worker is terminated and the case is run
+// once more in a fresh worker, and recorded as a hang if it times out again; a fresh worker then
+// takes the next case. A worker that dies (out of memory, a stray exception) costs the case it
+// was running, recorded as uncaught.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { planCase } from './cases';
 import { loadCorpus } from './corpus';
 import { executeCase } from './execute';
+import type { CaseResult } from './execute';
 
 export interface WorkerInit {
   seed: string;
@@ -12,7 +13,7 @@ export interface WorkerInit {
   keep: boolean;
 }
 export type ToWorker = { type: 'run'; index: number };
-export type FromWorker = { type: 'ready' } | { type: 'result'; result: import('./execute').CaseResult };
+export type FromWorker = { type: 'ready' } | { type: 'result'; result: CaseResult };
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs as a worker thread');
