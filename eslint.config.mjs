@@ -26,7 +26,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'demo-output/**', 'test-results/**', 'test/vscode/suite/index.js'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', '.tmp/**', 'demo-output/**', 'test-results/**', 'test/vscode/suite/index.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -97,10 +97,12 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
   const setToLayers = new Map<string, number[]>();
   for (const [key, set] of layerSets) {
     const n = executions.get(key) ?? 1;
+    const indices: number[] = [];
+    setToLayers.set(key, indices);
     for (let i = 0; i < n; i++) {
       const index = layers.length;
       layers.push({ index, params: set.rows.reduce((s, r) => s + r.elements, 0), weights: key });
-      setToLayers.set(key, [...(setToLayers.get(key) ?? []), index]);
+      indices.push(index);
     }
   }
   // ALBERT runs groups in order: with G groups over N layers, layer i uses group floor(i*G/N); the
@@ -116,6 +118,8 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
   let executed = 0;
   let shared = 0;
   let sharedTensors = 0;
+  // Looked up per row: scanning every row for aliases of each made 20k tensors take seconds.
+  const tiedTargets = new Set(rows.map((r) => r.tiedTo));
   for (const r of rows) {
     if (!r.isParam) continue;
     if (r.tiedTo) { sharedTensors++; continue; }
@@ -123,7 +127,7 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
     byComponent[r.component] += r.elements;
     const times = r.layers.length > 1 ? r.layers.length : 1;
     executed += r.elements * times;
-    if (times > 1 || rows.some((o) => o.tiedTo === r.name)) { shared += r.elements; sharedTensors++; }
+    if (times > 1 || tiedTargets.has(r.name)) { shared += r.elements; sharedTensors++; }
   }
 
   const dtypeMap = new Map<DType, { dtype: DType; tensors: number; elements: number; bytes: number }>();
@@ -166,21 +170,35 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
 }
 
 /**
+ * The most executions of one layer set that are expanded into layer rows. Every row of a shared
+ * set lists the others (sharedWith), so the card grows with the square of this; real models run
+ * a set at most a few dozen times, and a config.json saying 1e9 made inspection hang.
+ */
+const MAX_EXECUTIONS = 1024;
+
+/**
  * How many times each layer set runs. An ONNX graph says so directly (the uses of the set's
  * weights); a checkpoint needs config.json (ALBERT's num_hidden_layers over num_hidden_groups).
  */
 function executionsPerSet(model: ModelFile, sets: Array<{ key: string; rows: TensorRow[] }>, fromGraph: boolean, warnings: string[]): Map<string, number> {
   const out = new Map<string, number>();
   const albertSets = sets.filter((s) => s.key.startsWith('group.'));
+  let capped = false;
   for (const s of sets) {
     if (fromGraph) {
-      const counts = s.rows.map((r) => r.uses).filter((u) => u > 0);
-      out.set(s.key, counts.length ? Math.min(...counts) : 1);
+      // A loop, not Math.min(...counts): a spread of ~125k rows overflows the stack.
+      let n = Infinity;
+      for (const r of s.rows) if (r.uses > 0 && r.uses < n) n = r.uses;
+      if (n > MAX_EXECUTIONS && n !== Infinity) { n = MAX_EXECUTIONS; capped = true; }
+      out.set(s.key, n === Infinity ? 1 : n);
     } else out.set(s.key, 1);
   }
+  if (capped) warnings.push(`a layer's weights are used more than ${MAX_EXECUTIONS} times in the graph; counted as ${MAX_EXECUTIONS} executions`);
   if (!fromGraph && albertSets.length > 0) {
     const n = numberFrom(model.config, ['num_hidden_layers']);
-    if (n && n % albertSets.length === 0) {
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_EXECUTIONS * albertSets.length)) {
+      warnings.push(`config.json num_hidden_layers ${n} is not a layer count this tool believes (1 to ${MAX_EXECUTIONS * albertSets.length}); each layer set is assumed to run once`);
+    } else if (n && n % albertSets.length === 0) {
       for (const s of albertSets) out.set(s.key, n / albertSets.length);
     } else {
       warnings.push('ALBERT-style shared layers: without config.json (num_hidden_layers) each layer set is assumed to run once');

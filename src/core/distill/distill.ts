@@ -35,7 +35,8 @@ export interface DistillResult extends TrainResult {
   stages: Array<{ name: string; startStep: number; steps: number }>;
   /** The teacher signals the losses used ('logits', 'hidden_4', 'attn_2', ...). */
   signals: string[];
-  cache: { dir?: string; rowsCached: number; note?: string };
+  /** Where the teacher's outputs were cached, how many rows, and steps fed from the cache (hits) or the teacher (misses). */
+  cache: { dir?: string; rowsCached: number; note?: string; hits: number; misses: number };
 }
 
 /** One training stage: a graph (the student, maybe with W_h), its loss, and its length. */

@@ -62,6 +62,10 @@ function resolveExternal(file: string, t: DecodedTensor, files: Map<string, numb
   const target = resolveInsideFolder(file, location, `external data of tensor '${t.name}'`);
   files.set(target.path, target.bytes);
   const offset = ext.offset !== undefined ? parseIntField(file, t.name, 'offset', ext.offset) : 0;
+  // Checked before the length defaults to "the rest of the file", which would be negative here.
+  if (offset > target.bytes) {
+    throw new ModelReadError(file, `external data of tensor '${t.name}' starts at offset ${offset}, past the end of ${location} (${target.bytes} bytes)`);
+  }
   const length = ext.length !== undefined ? parseIntField(file, t.name, 'length', ext.length) : target.bytes - offset;
   if (offset + length > target.bytes) {
     throw new ModelReadError(file, `external data of tensor '${t.name}' (${location}, offset ${offset}, length ${length}) runs past the end of ${location} (${target.bytes} bytes)`);

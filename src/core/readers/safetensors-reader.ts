@@ -385,8 +385,22 @@ function describe(v: unknown): string {
 }
 
 function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  const s = shallowJson(v, 0);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * JSON text of a header value, cut off a few levels and items in. JSON.stringify recurses, so a
+ * header nesting a shape 20000 arrays deep (valid JSON, parsed without trouble) would overflow
+ * the stack while the error message about it was being written.
+ */
+function shallowJson(v: unknown, depth: number): string {
+  if (Array.isArray(v)) {
+    if (depth >= 3) return v.length ? '[...]' : '[]';
+    return `[${v.slice(0, 8).map((x) => shallowJson(x, depth + 1)).join(',')}${v.length > 8 ? ',...' : ''}]`;
+  }
+  if (typeof v === 'object' && v !== null) return Object.keys(v).length ? '{...}' : '{}';
+  return JSON.stringify(v) ?? String(v);
 }
 
 function list(items: string[]): string {

@@ -151,6 +151,11 @@ export class ZipArchive {
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = take('local header offset');
       }
 
+      // A stored entry's bytes on disk are its compressed size: were the uncompressed size larger,
+      // a mapped tensor would run on into the next entry's bytes.
+      if (method === 0 && compressedSize !== uncompressedSize) {
+        fail(`ZIP entry "${name}" is stored uncompressed but its sizes differ (${compressedSize} bytes stored, ${uncompressedSize} declared); the file is corrupt`);
+      }
       // Entry data precedes the central directory; anything else is a forged or truncated file.
       if (localHeaderOffset + LOCAL_HEADER_SIZE > cdOffset || compressedSize > cdOffset - localHeaderOffset) {
         fail(`ZIP entry "${name}" (local header at ${localHeaderOffset}, ${compressedSize} bytes) lies outside the archive data; the file is truncated or corrupt`);
@@ -200,7 +205,7 @@ export class ZipArchive {
     const offset = await this.dataOffset(entry);
     let data: Buffer;
     if (entry.method === 0) {
-      if (entry.compressedSize !== entry.uncompressedSize) fail(`is stored but its sizes differ (${entry.compressedSize} vs ${entry.uncompressedSize}); the file is corrupt`);
+      // open() has checked that a stored entry's two sizes agree.
       data = await this.file.read(offset, entry.compressedSize, `ZIP entry "${entry.name}"`);
     } else if (entry.method === 8) {
       // Deflate cannot expand data by more than a few bytes per 16 KiB block, so a compressed

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { openModel } from '../../../src/core/open-model';
 import { analyzeModel } from '../../../src/core/analysis/model-card';
@@ -96,4 +96,36 @@ test('a Hugging Face folder opens its preferred weights with its config', async 
   assert.equal(card.architecture.hiddenSize, 64);
   assert.equal(card.architecture.feedForwardsPerLayer, 2);
   assert.ok(card.configPath?.endsWith('config.json'));
+});
+
+test('an ALBERT config.json claiming 1e9 layers is not believed (found by the fuzzer: inspection hung expanding them)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcl-albert-layers-'));
+  copyFileSync(path.join(BERT_FAMILY, 'albert-mini', 'model.safetensors'), path.join(dir, 'model.safetensors'));
+  for (const n of [1e9, 2.5, -3]) {
+    const cfg = JSON.parse(readFileSync(path.join(BERT_FAMILY, 'albert-mini', 'config.json'), 'utf8'));
+    cfg.num_hidden_layers = n;
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+    const t0 = performance.now();
+    const card = analyzeModel(await openModel(dir));
+    assert.ok(performance.now() - t0 < 1000, `num_hidden_layers ${n}: took ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.equal(card.layers.length, 1, `num_hidden_layers ${n}`);
+    assert.ok(card.warnings.some((w) => w.includes(`num_hidden_layers ${n} is not a layer count`)), card.warnings.join('\n'));
+  }
+});
+
+test('30000 tensors are analysed in well under a second (found by the fuzzer: counting tied weights was quadratic)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcl-many-tensors-'));
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < 30_000; i++) header[`bert.encoder.layer.0.extra.${i}.weight`] = { dtype: 'F32', shape: [0, 4], data_offsets: [0, 0] };
+  const text = Buffer.from(JSON.stringify(header));
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64LE(BigInt(text.length));
+  const file = path.join(dir, 'model.safetensors');
+  writeFileSync(file, Buffer.concat([n, text]));
+  const model = await openModel(file);
+  const t0 = performance.now();
+  const card = analyzeModel(model);
+  const ms = performance.now() - t0;
+  assert.equal(card.tensors.length, 30_000);
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
 });

@@ -117,7 +117,7 @@ test('DistilBERT-style run: loss_kd, loss_ce and loss_cos each step; agreement w
   assert.equal(evals[0].step, 0, 'an evaluation before training');
   assert.ok(evals.every((e) => e.agreement !== undefined && e.kl !== undefined));
   assert.equal(r.cache.rowsCached, 256);
-  assert.ok((r.cache as { misses: number }).misses === 16, `only the first epoch runs the teacher (${JSON.stringify(r.cache)})`);
+  assert.ok(r.cache.misses === 16, `only the first epoch runs the teacher (${JSON.stringify(r.cache)})`);
   assert.ok(evals[evals.length - 1].agreement! > evals[0].agreement!, `agreement ${evals[0].agreement} -> ${evals[evals.length - 1].agreement}`);
   assert.equal(r.student.config.numLayers, 1);
   assert.ok(r.teacher.accuracy !== undefined);

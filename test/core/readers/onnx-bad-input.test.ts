@@ -84,11 +84,13 @@ test('deep nesting of subgraphs is refused, shallow nesting is read', async () =
   assert.ok(ok.onnx!.nodes.some((n) => n.graphPath.includes('then_branch')), 'subgraph nodes are listed with their path');
 });
 
-/** A model whose one initializer says its data is external, at `location`. */
-function externalModel(location: string): Buffer {
+/** A model whose one initializer says its data is external, at `location` (then `offset` and `length`, when given). */
+function externalModel(location: string, where: { offset?: string; length?: string } = { offset: '0', length: '16' }): Buffer {
   const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
-  const tensor = new ProtoWriter().packedVarints(1, [4]).varint(2, 1).string(8, 'w')
-    .message(13, entry('location', location)).message(13, entry('offset', '0')).message(13, entry('length', '16')).varint(14, 1);
+  const tensor = new ProtoWriter().packedVarints(1, [4]).varint(2, 1).string(8, 'w').message(13, entry('location', location));
+  if (where.offset !== undefined) tensor.message(13, entry('offset', where.offset));
+  if (where.length !== undefined) tensor.message(13, entry('length', where.length));
+  tensor.varint(14, 1);
   const graph = new ProtoWriter().string(2, 'g').message(5, tensor);
   return new ProtoWriter().varint(1, 8).message(7, graph).message(8, new ProtoWriter().varint(2, 17)).finish();
 }
@@ -108,4 +110,41 @@ test('external data outside the model folder is refused', async () => {
   writeFileSync(path.join(modelDir, 'weights.bin'), Buffer.alloc(16, 1));
   const m = await onnxReader.read(inModel('fine.onnx', 'weights.bin'));
   assert.deepEqual(m.tensors[0].data, { kind: 'raw', file: path.join(modelDir, 'weights.bin'), offset: 0, length: 16 });
+});
+
+/** A model whose main graph is `graph` (a GraphProto's bytes). */
+function modelOf(graph: ProtoWriter): Buffer {
+  return new ProtoWriter().varint(1, 8).message(7, graph).message(8, new ProtoWriter().varint(2, 17)).finish();
+}
+
+test('a graph of 200000 nodes is read (found by the fuzzer: listing them overflowed the stack)', async () => {
+  const graph = new ProtoWriter().string(2, 'g');
+  for (let i = 0; i < 200_000; i++) graph.message(1, new ProtoWriter());
+  const m = await onnxReader.read(put('many-nodes.onnx', modelOf(graph)));
+  assert.equal(m.onnx!.nodes.length, 200_000);
+});
+
+test('a node with 100000 tensor attributes is read in well under a second (found by the fuzzer: it was quadratic)', async () => {
+  const attribute = new ProtoWriter().string(1, 'value').message(5, new ProtoWriter().packedVarints(1, [1]).varint(2, 1).bytes(9, Buffer.alloc(4))).varint(20, 4);
+  const node = new ProtoWriter().string(2, 'c').string(4, 'Constant');
+  for (let i = 0; i < 100_000; i++) node.message(5, attribute);
+  const file = put('many-attributes.onnx', modelOf(new ProtoWriter().string(2, 'g').message(1, node)));
+  const t0 = performance.now();
+  const m = await onnxReader.read(file);
+  const ms = performance.now() - t0;
+  assert.equal(m.tensors.length, 100_000);
+  assert.equal(m.onnx!.nodes[0].attributes[0].tensorName, 'c');
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
+
+test('external data starting past the end of its file, with no length, is refused (found by the fuzzer: it read fine with a negative length)', async () => {
+  const modelDir = path.join(dir, 'offset-folder');
+  mkdirSync(modelDir, { recursive: true });
+  writeFileSync(path.join(modelDir, 'weights.bin'), Buffer.alloc(16));
+  const file = path.join(modelDir, 'past.onnx');
+  writeFileSync(file, externalModel('weights.bin', { offset: '100' }));
+  await rejects(file, /external data of tensor 'w' starts at offset 100, past the end of weights\.bin \(16 bytes\)/);
+  writeFileSync(file, externalModel('weights.bin', { offset: '16' }));
+  const m = await onnxReader.read(file);
+  assert.deepEqual(m.tensors[0].data, { kind: 'raw', file: path.join(modelDir, 'weights.bin'), offset: 16, length: 0 });
 });

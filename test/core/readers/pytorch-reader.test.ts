@@ -413,6 +413,19 @@ describe('pytorchReader refuses bad input', () => {
     await expectReadError(marks, /MARKs/);
   });
 
+  it('rejects a stored storage whose compressed size is smaller than its size (found by the fuzzer: its tensor was mapped over the next entry)', async () => {
+    const zip = makeZip([
+      { name: 'archive/data.pkl', data: pk(P.proto(2), '}', P.str('w'), tensorPickle('0', 6, 0, [6], [1]), 's.') },
+      { name: 'archive/data/0', data: Buffer.alloc(24) },
+      { name: 'archive/version', data: Buffer.from('3\n') },
+    ]);
+    const central = zip.indexOf(Buffer.from('PK\x01\x02', 'latin1'), zip.indexOf(Buffer.from('archive/data/0')) + 1);
+    const storage = zip.indexOf(Buffer.from('PK\x01\x02', 'latin1'), central + 1);
+    assert.equal(zip.toString('utf8', storage + 46, storage + 46 + 14), 'archive/data/0');
+    zip.writeUInt32LE(20, storage + 20); // 20 bytes stored, 24 declared
+    await expectReadError(writeTmp(zip), /ZIP entry "archive\/data\/0" is stored uncompressed but its sizes differ \(20 bytes stored, 24 declared\)/);
+  });
+
   it('rejects a storage key that escapes the data/ folder and a view past its storage', async () => {
     const escape = wrap(pk(P.proto(2), '}', P.str('w'), tensorPickle('../version', 1, 0, [1], [1]), 's.'));
     await expectReadError(escape, /storage key "\.\.\/version" is not a valid entry name/);

@@ -291,6 +291,14 @@ describe('safetensors reader: bad input', () => {
   it('prototype key as dtype', async () =>
     refused(await writeSafetensors('proto.safetensors', { a: { dtype: 'constructor', shape: [1], data_offsets: [0, 4] } }, 4), /unknown dtype "constructor"/));
 
+  it('a shape nested 20000 arrays deep (found by the fuzzer: printing it overflowed the stack)', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const file = await writeSafetensors('deep.safetensors', `{"a":{"dtype":"F32","shape":${deep},"data_offsets":[0,4]}}`, 4);
+    await refused(file, /tensor 'a': shape must be a list of non-negative integers, found \[\[\[\[\.\.\.\]\]\]\]/);
+    const offsets = await writeSafetensors('deep-offsets.safetensors', `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,${deep}]}}`, 4);
+    await refused(offsets, /tensor 'a': data_offsets must be \[begin, end\] with non-negative integers, found \[0,\[\[\[\.\.\.\]\]\]\]/);
+  });
+
   it('negative dimension', async () =>
     refused(await writeSafetensors('negative.safetensors', { a: { dtype: 'F32', shape: [-1, 2], data_offsets: [0, 8] } }, 8), /tensor 'a': shape must be a list of non-negative integers/));
 
