@@ -11,6 +11,7 @@ import { OutputConflictError } from '../../../src/core/errors';
 import { readStateDict, type StateDict } from '../../../src/core/convert/state-dict';
 import { buildFromStateDict } from '../../../src/core/convert/from-state-dict';
 import { stateDictOfSpec, writeHfFolder } from '../../../src/core/convert/hf-folder';
+import { forwardSpecFromModel } from '../../../src/core/onnx/forward-spec';
 import { BERT_FAMILY, SHARED, requireShared } from '../../helpers/paths';
 import { logitsOf } from '../../helpers/encoder-logits';
 
@@ -121,6 +122,12 @@ test('stateDictOfSpec: a builder spec (a trained student) exports with the confi
   const back = readStateDict(await openModel(dir));
   bitsEqual(back.tensors, sd.tensors);
   assert.equal(back.config.hiddenAct, 'gelu', 'a non-default activation survives the trip');
+
+  // A model file read back as a spec, as the trainer reads its input and writes its output.
+  const file = path.join(fresh('spec'), 'model.onnx');
+  mkdirSync(path.dirname(file));
+  writeModel(file, spec);
+  bitsEqual(stateDictOfSpec(forwardSpecFromModel(await openModel(file))).tensors, sd.tensors);
 
   assert.throws(() => stateDictOfSpec({ ...spec, metadata: {} }), /no compression_lab\.config metadata/);
   const extra = { ...spec, graph: { ...spec.graph, initializers: [...spec.graph.initializers, { name: 'fit_dense.weight', dtype: 'float32' as const, dims: [2], values: new Float32Array(2) }] } };
