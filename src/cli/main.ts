@@ -53,6 +53,18 @@ commands:
       teacher's soft targets at --temperature (default 1). Each step logs loss_<term>; each
       evaluation accuracy, agreement with the teacher and KL to it. The teacher's outputs are
       cached on disk (~/.cache/model-compression-lab, --cache-dir) so rows it has seen are not run again.
+  convert <model> --out model.onnx [--hf-out DIR] [--tokenizer tokenizer.json] [--no-check]
+      Any BERT, DistilBERT, ALBERT or MobileBERT sequence classifier (ONNX from the builder or
+      PyTorch's exporter, .safetensors, pytorch_model.bin, a Hugging Face folder) as the graph
+      builder's ONNX; --hf-out also writes a Hugging Face folder (config.json, model.safetensors,
+      the tokenizer's files) that transformers loads. From an ONNX source both graphs are run and
+      their logits compared (--no-check: not).
+  build --family bert|distilbert|albert|mobilebert --layers N --hidden N --heads N --intermediate N
+        (--vocab N | --tokenizer tokenizer.json) --labels N --out model.onnx [--max-positions N (512)]
+        [--embedding N] [--groups N] [--bottleneck N] [--ffns N] [--normalization no_norm|layer_norm]
+        [--seed N] [--hf-out DIR]
+      A fresh, seeded sequence classifier from the graph builder, with config.json beside it;
+      --hf-out also writes it as a Hugging Face folder with the tokenizer's files.
 
 Every command: --debug prints the stack of an internal error. Exit codes: 0 done, 1 an error (the
 message names the file and the problem), 2 a usage error, 130 stopped by Ctrl-C.
@@ -89,6 +101,14 @@ export async function main(args: string[], write: (s: string) => void = (s) => p
       case 'distill': {
         const { parseDistill, runDistill } = await import('./distill-command');
         return await runDistill(parseDistill(rest), write);
+      }
+      case 'convert': {
+        const { parseConvert, runConvert } = await import('./convert-command');
+        return await runConvert(parseConvert(rest), write);
+      }
+      case 'build': {
+        const { parseBuild, runBuild } = await import('./build-command');
+        return await runBuild(parseBuild(rest), write);
       }
       case undefined: case 'help': case '--help': case '-h':
         write(USAGE);

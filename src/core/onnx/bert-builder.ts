@@ -1,5 +1,6 @@
 import { attr, type ModelSpec } from './model-spec';
 import { GraphBuilder, normalFill, seededRandom } from './graph-builder';
+import type { TensorValues } from '../tensor-values';
 
 /** The metadata key under which the builder records where its distillation signals are. */
 export const SIGNALS_METADATA = 'compression_lab.signals';
@@ -56,20 +57,35 @@ export function withDefaults(c: EncoderConfig): Required<Omit<EncoderConfig, 'dr
   } as Required<Omit<EncoderConfig, 'dropout'>> & Pick<EncoderConfig, 'dropout'>;
 }
 
-/** The Hugging Face config.json that describes the same model, so the builder's output is a model folder. */
+/**
+ * The Hugging Face config.json that describes the same model, so the builder's output is a model
+ * folder. It spells out the activation and epsilon too: they are part of what the graph computes,
+ * and a family default that differs (ALBERT's gelu_new) would otherwise be lost.
+ */
 export function toHfConfig(config: EncoderConfig): Record<string, unknown> {
   const c = withDefaults(config);
   const common = { vocab_size: c.vocabSize, max_position_embeddings: c.maxPositions, num_labels: c.numLabels };
+  const act = { hidden_act: c.hiddenAct, layer_norm_eps: c.layerNormEps };
   switch (c.family) {
     case 'distilbert':
-      return { model_type: 'distilbert', ...common, dim: c.hiddenSize, n_layers: c.numLayers, n_heads: c.numHeads, hidden_dim: c.intermediateSize };
+      // DistilBERT's config has no epsilon: its LayerNorms use 1e-12.
+      return { model_type: 'distilbert', ...common, dim: c.hiddenSize, n_layers: c.numLayers, n_heads: c.numHeads, hidden_dim: c.intermediateSize, activation: c.hiddenAct };
     case 'albert':
-      return { model_type: 'albert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_hidden_groups: c.numHiddenGroups, inner_group_num: 1, type_vocab_size: c.typeVocabSize };
+      return { model_type: 'albert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_hidden_groups: c.numHiddenGroups, inner_group_num: 1, type_vocab_size: c.typeVocabSize, ...act };
     case 'mobilebert':
-      return { model_type: 'mobilebert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, intra_bottleneck_size: c.bottleneckSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_feedforward_networks: c.numFeedforwardNetworks, normalization_type: c.normalization, trigram_input: true, use_bottleneck: true, type_vocab_size: c.typeVocabSize };
+      // The builder's MobileBERT: shared query/key bottleneck, no bottleneck attention, a tanh pooler.
+      return { model_type: 'mobilebert', ...common, embedding_size: c.embeddingSize, hidden_size: c.hiddenSize, intra_bottleneck_size: c.bottleneckSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, num_feedforward_networks: c.numFeedforwardNetworks, normalization_type: c.normalization, trigram_input: true, use_bottleneck: true, key_query_shared_bottleneck: true, use_bottleneck_attention: false, classifier_activation: true, type_vocab_size: c.typeVocabSize, ...act };
     default:
-      return { model_type: 'bert', ...common, hidden_act: c.hiddenAct, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, type_vocab_size: c.typeVocabSize };
+      return { model_type: 'bert', ...common, hidden_size: c.hiddenSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, intermediate_size: c.intermediateSize, type_vocab_size: c.typeVocabSize, ...act };
   }
+}
+
+export interface BuildOptions {
+  /**
+   * An initializer's values in place of the seeded random ones (a checkpoint's weights), or
+   * undefined for random. Asked once per initializer, with its Hugging Face name and dims.
+   */
+  weights?: (name: string, dims: readonly number[]) => TensorValues | undefined;
 }
 
 function validate(c: ReturnType<typeof withDefaults>): void {
@@ -86,13 +102,14 @@ function validate(c: ReturnType<typeof withDefaults>): void {
  * Hugging Face names and layouts (Linear weights [out, in]), so the inspector attributes them like
  * a checkpoint, and trained weights map one-to-one onto a Hugging Face state dict.
  */
-export function buildEncoderClassifier(config: EncoderConfig): ModelSpec {
+export function buildEncoderClassifier(config: EncoderConfig, options: BuildOptions = {}): ModelSpec {
   const c = withDefaults(config);
   validate(c);
   const g = new GraphBuilder(`${c.family}-classifier`);
   const rand = seededRandom(c.seed);
-  const normal = (name: string, dims: number[]) => g.initializer(name, 'float32', dims, normalFill(dims[0] * (dims[1] ?? 1), c.initStd, rand));
-  const fill = (name: string, n: number, v: number) => g.initializer(name, 'float32', [n], new Float32Array(n).fill(v));
+  const given = options.weights ?? (() => undefined);
+  const normal = (name: string, dims: number[]) => g.initializer(name, 'float32', dims, given(name, dims) ?? normalFill(dims[0] * (dims[1] ?? 1), c.initStd, rand));
+  const fill = (name: string, n: number, v: number) => g.initializer(name, 'float32', [n], given(name, [n]) ?? new Float32Array(n).fill(v));
 
   const linear = (x: string, prefix: string, inDim: number, outDim: number, weightName = `${prefix}.weight`, biasName = `${prefix}.bias`, create = true): string => {
     if (create) { normal(weightName, [outDim, inDim]); fill(biasName, outDim, 0); }
