@@ -23,7 +23,7 @@ import { tinyLayerMap, type LayerMap } from './layer-map';
 import { withProjection, PROJECTION_BIAS, PROJECTION_WEIGHT } from './projection';
 import { findSignals } from './signals';
 import { distilbertStudent, tinybertStudent, type Student } from './students';
-import { teacherStateDict, writeStudentFolder } from './teacher-weights';
+import { checkStudentFolder, teacherStateDict, writeStudentFolder } from './teacher-weights';
 import { openTeacher, teacherSignal, TeacherSession, type Teacher, type WantedSignal } from './teacher';
 import { TeacherTargets } from './teacher-targets';
 
@@ -132,10 +132,11 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
   const withLabels = data.train.numLabels > 0;
 
   report({ type: 'phase', message: 'Building the student' });
-  const state = await teacherStateDict(teacher, o.recipe === 'distilbert');
+  const state = await teacherStateDict(teacher);
   const student = o.recipe === 'distilbert'
     ? distilbertStudent(state, teacher.file, { layers: o.layers, teacherLayers: o.teacherLayers })
     : tinybertStudent(state.config, { layers: o.layers, hidden: o.hidden, heads: o.heads, intermediate: o.intermediate, seed: o.seed });
+  if (o.hfOut) checkStudentFolder(o.hfOut, student.spec, student.config, o.tokenizer, [teacher.file]);
   const tinyMap = o.recipe === 'tinybert' ? tinyLayerMap(N, student.config.numLayers) : undefined;
   if (o.recipe === 'tinybert' && !o.logitsOnly && student.config.numHeads !== teacher.heads) {
     throw new OptionsError('heads', `is ${student.config.numHeads}, the teacher has ${teacher.heads}: attention-score transfer compares head by head; give the teacher's head count, or distil from the logits alone (option 'logitsOnly')`);
@@ -263,7 +264,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
     writeModel(o.out, trained);
     let hfOut: string | undefined;
     if (o.hfOut) {
-      hfOut = await writeStudentFolder(o.hfOut, trained, student.config, o.tokenizer);
+      hfOut = writeStudentFolder(o.hfOut, trained, student.config, o.tokenizer, [teacher.file]);
     }
     const card = analyzeModel(await openModel(o.out, { format: 'onnx' }));
     return {

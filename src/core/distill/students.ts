@@ -4,13 +4,15 @@
 // Both come out of the project's builder, so their signals and Hugging Face names are known.
 import { buildEncoderClassifier, type EncoderConfig } from '../onnx/bert-builder';
 import type { ModelSpec } from '../onnx/model-spec';
+import { buildFromStateDict } from '../convert/from-state-dict';
+import type { StateDict as Tensors } from '../convert/state-dict';
 import { OptionsError, UnsupportedModelError } from '../errors';
 import { evenlySpacedLayers, tinyLayerMap, type LayerMap } from './layer-map';
 
 /** A model's weights under Hugging Face names and layouts, with the config that describes it. */
 export interface StateDict {
   config: EncoderConfig;
-  tensors: Map<string, { dims: number[]; values: Float32Array }>;
+  tensors: Tensors;
 }
 
 export interface Student {
@@ -19,19 +21,6 @@ export interface Student {
   layerMap: LayerMap;
   /** DistilBERT-style: the teacher layer (from 0) each student layer was copied from. */
   teacherLayers?: number[];
-}
-
-/** The builder's graph with these weights in place of its random ones (every weight must be there, with its shape). */
-export function withWeights(spec: ModelSpec, tensors: StateDict['tensors'], what: string): ModelSpec {
-  const missing: string[] = [];
-  const initializers = spec.graph.initializers.map((t) => {
-    const w = tensors.get(t.name);
-    if (!w) { missing.push(t.name); return t; }
-    if (w.dims.join('x') !== t.dims.join('x')) throw new UnsupportedModelError(what, `weight '${t.name}' is ${w.dims.join(' x ')}, the student needs ${t.dims.join(' x ')}`);
-    return { ...t, values: Float32Array.from(w.values) };
-  });
-  if (missing.length) throw new UnsupportedModelError(what, `the teacher has no weight ${missing.slice(0, 5).map((m) => `'${m}'`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} for the student`);
-  return { ...spec, graph: { ...spec.graph, initializers } };
 }
 
 const LAYER_NAME = /(\.layer\.)(\d+)(\.)/;
@@ -51,14 +40,14 @@ export function distilbertStudent(teacher: StateDict, file: string, options: { l
   if (new Set(chosen).size !== chosen.length) throw new OptionsError('teacherLayers', `names a layer twice (${chosen.join(',')})`);
   if (chosen.some((l, i) => i > 0 && l < chosen[i - 1])) throw new OptionsError('teacherLayers', `must be in increasing order (${chosen.join(',')})`);
   const config: EncoderConfig = { ...teacher.config, numLayers: chosen.length, dropout: undefined };
-  const tensors = new Map<string, { dims: number[]; values: Float32Array }>();
+  const tensors: Tensors = new Map();
   for (const [name, t] of teacher.tensors) {
     const m = LAYER_NAME.exec(name);
     if (!m) { tensors.set(name, t); continue; }
     const to = chosen.indexOf(Number(m[2]));
     if (to >= 0) tensors.set(name.replace(LAYER_NAME, `$1${to}$3`), t);
   }
-  const spec = withWeights(buildEncoderClassifier(config), tensors, file);
+  const spec = buildFromStateDict(config, tensors, { source: file });
   const layerMap: LayerMap = {
     teacherLayers: N, studentLayers: chosen.length,
     links: [{ student: 0, teacher: 0, role: 'init' }, ...chosen.map((t, i) => ({ student: i + 1, teacher: t + 1, role: 'init' as const }))],

@@ -9,6 +9,9 @@ import { forwardSpecFromModel } from '../onnx/forward-spec';
 import type { ModelSpec } from '../onnx/model-spec';
 import { serializeModel } from '../onnx/onnx-writer';
 import { openModel } from '../open-model';
+import type { ModelFile } from '../model';
+import { readStateDict } from '../convert/state-dict';
+import { buildFromStateDict } from '../convert/from-state-dict';
 import type { Batch } from '../training/types';
 import { classifierFeeds } from '../training/training-run';
 import { findSignals, withOutputs, type EncoderSignals } from './signals';
@@ -16,6 +19,8 @@ import type { SignalShape } from './teacher-cache';
 
 export interface Teacher {
   file: string;
+  /** What was read: for a checkpoint or a Hugging Face folder, its weights (the spec is the builder's graph of them). */
+  model: ModelFile;
   sha256: string;
   spec: ModelSpec;
   card: ModelCard;
@@ -26,20 +31,30 @@ export interface Teacher {
   layers: number;
 }
 
+/**
+ * An ONNX classifier as it is; a Hugging Face folder or checkpoint converted to the builder's
+ * graph of its weights (which gives the exporter's logits: tested on every shared model).
+ */
 export async function openTeacher(file: string): Promise<Teacher> {
-  const model = await openModel(file, { format: 'onnx' });
+  const model = await openModel(file);
   const card = analyzeModel(model);
-  const spec = forwardSpecFromModel(model);
+  const spec = model.format === 'onnx' ? forwardSpecFromModel(model) : converted(model);
   const a = card.architecture;
   const numLabels = a.numLabels;
   if (!numLabels) throw new UnsupportedModelError(model.weightsPath, 'cannot tell how many classes the teacher has (no classifier head found)');
   const signals = findSignals(spec);
   return {
     file: model.weightsPath,
+    model,
     sha256: await hashFiles(model.files.map((f) => f.path)),
     spec, card, signals, numLabels,
     hidden: a.hiddenSize ?? 0, heads: a.numHeads ?? (await headsFromGraph(spec, signals)), layers: a.layers,
   };
+}
+
+function converted(model: ModelFile): ModelSpec {
+  const r = readStateDict(model);
+  return buildFromStateDict(r.config, r.tensors, { source: model.weightsPath });
 }
 
 /** Weights do not tell the head count (config.json does); without one, the scores' shape does. */

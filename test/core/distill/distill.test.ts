@@ -175,3 +175,28 @@ test('bad input is refused before any training, naming the file or option', asyn
   assert.ok(!existsSync(path.join(dir, 'never.onnx')));
   assert.ok(readdirSync(dir).every((f) => !f.startsWith('never')));
 });
+
+test('teachers as users have them: the exporter\'s graph (DistilBERT-style init from its weights) and a Hugging Face folder of safetensors; the student also leaves as a Hugging Face folder', { timeout: 120_000 }, async () => {
+  const { cpSync, mkdirSync } = await import('node:fs');
+  const { readStateDict } = await import('../../../src/core/convert/state-dict');
+  // The fine-tuned export has no config.json beside it: the head count comes from its graph.
+  const fromExport = await distill({ recipe: 'distilbert', teacher: EXPORTED, data: DATA, out: path.join(dir, 'from-export.onnx'), teacherLayers: [1], maxSteps: 2, batchSize: 16, lr: 0, threads: 1, cacheDir });
+  const teacherWeights = readStateDict(await openModel(EXPORTED), { overrides: { numHeads: 2 } }).tensors;
+  const student = readStateDict(await openModel(fromExport.out)).tensors;
+  const q = student.get('bert.encoder.layer.0.attention.self.query.weight')!;
+  assert.deepEqual(Buffer.from(q.values.buffer, q.values.byteOffset, q.values.byteLength), Buffer.from(teacherWeights.get('bert.encoder.layer.1.attention.self.query.weight')!.values.buffer), 'student layer 0 is teacher layer 1 (lr 0: untouched)');
+
+  const folder = path.join(dir, 'hf-teacher');
+  mkdirSync(folder);
+  for (const f of ['config.json', 'model.safetensors']) cpSync(path.join(BERT_FAMILY, 'distilbert-mini', f), path.join(folder, f));
+  const two = writeTokenData(path.join(dir, 'two-classes.jsonl'), 64, 11, 2);
+  const hfOut = path.join(dir, 'student-hf');
+  const tokenizer = path.join(BERT_FAMILY, '..', '..', 'tokenizers', 'bert-base-uncased', 'tokenizer.json');
+  const r = await distill({ recipe: 'tinybert', teacher: folder, data: two, out: path.join(dir, 'from-folder.onnx'), layers: 1, hidden: 32, stage1Steps: 2, maxSteps: 2, batchSize: 16, threads: 1, cacheDir, hfOut, tokenizer });
+  assert.equal(r.student.hfOut, hfOut);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(existsSync(path.join(hfOut, f)), f);
+  const reread = await openModel(hfOut);
+  assert.equal(reread.format, 'safetensors');
+  const { analyzeModel } = await import('../../../src/core/analysis/model-card');
+  assert.equal(analyzeModel(reread).params.total, r.student.params, 'the folder holds the same student as the ONNX');
+});
