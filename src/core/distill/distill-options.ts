@@ -4,7 +4,7 @@
 import { OptionsError } from '../errors';
 import { checkTrainingSettings, type TrainingSettings } from '../training/train-options';
 
-export const RECIPES = ['distilbert', 'tinybert'] as const;
+export const RECIPES = ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const;
 export type Recipe = (typeof RECIPES)[number];
 
 export interface DistillOptions extends TrainingSettings {
@@ -24,7 +24,18 @@ export interface DistillOptions extends TrainingSettings {
   alphaKd?: number;
   alphaCe?: number;
   alphaCos?: number;
-  /** TinyBERT-style: the intermediate (layer-wise) stage's length, and its learning rate. */
+  /** ALBERT- and MobileBERT-style: the factorised embedding width E. */
+  embedding?: number;
+  /** ALBERT-style: layer groups (one shared set of weights each), and how a shared layer starts. */
+  groups?: number;
+  shareInit?: 'mean' | 'first';
+  /** ALBERT-style: the weight of the hidden-state MSE at the mapped layers. */
+  alphaHidden?: number;
+  /** MobileBERT-style: the bottleneck width, stacked feed-forward networks, and layer-by-layer transfer. */
+  bottleneck?: number;
+  ffns?: number;
+  progressive?: boolean;
+  /** TinyBERT- and MobileBERT-style: the first (layer-wise) stage's length, and its learning rate. */
   stage1Epochs?: number;
   stage1Steps?: number;
   stage1Lr?: number;
@@ -42,10 +53,33 @@ export interface DistillOptions extends TrainingSettings {
 export const DISTILL_DEFAULTS = {
   distilbert: { temperature: 2, alphaKd: 0.5, alphaCe: 0.5, alphaCos: 1 },
   tinybert: { temperature: 1 },
+  albert: { temperature: 2, alphaKd: 0.5, alphaCe: 0.5, alphaHidden: 1 },
+  mobilebert: { temperature: 1, alphaKd: 0.5, alphaCe: 0.5 },
   cacheBudgetMb: 4096,
 };
 
-const nonNegative = (o: DistillOptions, k: 'alphaKd' | 'alphaCe' | 'alphaCos') => {
+/** Which recipes each student-shape and loss option means something to. */
+const APPLIES: Partial<Record<keyof DistillOptions, readonly Recipe[]>> = {
+  teacherLayers: ['distilbert'],
+  alphaCos: ['distilbert'],
+  alphaKd: ['distilbert', 'albert', 'mobilebert'],
+  alphaCe: ['distilbert', 'albert', 'mobilebert'],
+  alphaHidden: ['albert'],
+  hidden: ['tinybert'],
+  heads: ['tinybert'],
+  intermediate: ['tinybert', 'mobilebert'],
+  embedding: ['albert', 'mobilebert'],
+  groups: ['albert'],
+  shareInit: ['albert'],
+  bottleneck: ['mobilebert'],
+  ffns: ['mobilebert'],
+  progressive: ['mobilebert'],
+  stage1Epochs: ['tinybert', 'mobilebert'],
+  stage1Steps: ['tinybert', 'mobilebert'],
+  stage1Lr: ['tinybert', 'mobilebert'],
+};
+
+const nonNegative = (o: DistillOptions, k: 'alphaKd' | 'alphaCe' | 'alphaCos' | 'alphaHidden') => {
   const v = o[k];
   if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new OptionsError(k, `must be a number >= 0 (got ${String(v)})`);
 };
@@ -54,25 +88,22 @@ export function checkDistillOptions(o: DistillOptions): void {
   if (!RECIPES.includes(o.recipe)) throw new OptionsError('recipe', `must be ${RECIPES.join(' or ')} (got '${String(o.recipe)}')`);
   if (typeof o.teacher !== 'string' || !o.teacher) throw new OptionsError('teacher', 'is required (an ONNX model or a Hugging Face folder)');
   checkTrainingSettings(o);
-  for (const k of ['layers', 'hidden', 'heads', 'intermediate', 'stage1Epochs', 'stage1Steps'] as const) {
+  for (const k of ['layers', 'hidden', 'heads', 'intermediate', 'stage1Epochs', 'stage1Steps', 'embedding', 'groups', 'bottleneck', 'ffns'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new OptionsError(k, `must be a whole number >= 1 (got ${String(v)})`);
   }
   if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature > 0)) throw new OptionsError('temperature', `must be a number > 0 (got ${o.temperature})`);
-  for (const k of ['alphaKd', 'alphaCe', 'alphaCos'] as const) nonNegative(o, k);
+  for (const k of ['alphaKd', 'alphaCe', 'alphaCos', 'alphaHidden'] as const) nonNegative(o, k);
+  if (o.shareInit !== undefined && o.shareInit !== 'mean' && o.shareInit !== 'first') throw new OptionsError('shareInit', `must be mean or first (got '${String(o.shareInit)}')`);
   if (o.stage1Lr !== undefined && !(Number.isFinite(o.stage1Lr) && o.stage1Lr >= 0)) throw new OptionsError('stage1Lr', `must be a number >= 0 (got ${o.stage1Lr})`);
   if (o.stage1Epochs !== undefined && o.stage1Steps !== undefined) throw new OptionsError('stage1Steps', "cannot go with option 'stage1Epochs': give one of them");
   if (o.cacheBudgetMb !== undefined && !(Number.isFinite(o.cacheBudgetMb) && o.cacheBudgetMb >= 0)) throw new OptionsError('cacheBudgetMb', `must be a number >= 0 (got ${o.cacheBudgetMb})`);
+  for (const [k, recipes] of Object.entries(APPLIES) as Array<[keyof DistillOptions, readonly Recipe[]]>) {
+    if (o[k] !== undefined && !recipes.includes(o.recipe)) throw new OptionsError(k, `applies to the ${recipes.join(' and ')} recipe${recipes.length > 1 ? 's' : ''} only`);
+  }
   if (o.recipe === 'distilbert') {
-    for (const k of ['hidden', 'heads', 'intermediate', 'stage1Epochs', 'stage1Steps', 'stage1Lr'] as const) {
-      if (o[k] !== undefined) throw new OptionsError(k, 'applies to the tinybert recipe only (a DistilBERT-style student keeps the teacher\'s width)');
-    }
     const a = { ...DISTILL_DEFAULTS.distilbert, ...strip(o) };
     if (a.alphaKd + a.alphaCe + a.alphaCos === 0) throw new OptionsError('alphaKd', "and options 'alphaCe' and 'alphaCos' are all 0: nothing to learn from");
-  } else {
-    for (const k of ['teacherLayers', 'alphaKd', 'alphaCe', 'alphaCos'] as const) {
-      if (o[k] !== undefined) throw new OptionsError(k, 'applies to the distilbert recipe only');
-    }
   }
   if (o.teacherLayers !== undefined && !(Array.isArray(o.teacherLayers) && o.teacherLayers.length > 0 && o.teacherLayers.every((l) => Number.isInteger(l) && l >= 0))) {
     throw new OptionsError('teacherLayers', 'must be a list of layer numbers from 0, e.g. 0,2,4');

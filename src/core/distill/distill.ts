@@ -19,10 +19,13 @@ import { ClassifierEvaluator, TrainingRun, loadTrainingData, type TrainingData }
 import type { Parameter } from '../training/types';
 import type { TrainResult } from '../training/trainer';
 import { checkDistillOptions, DISTILL_DEFAULTS, type DistillOptions } from './distill-options';
-import { tinyLayerMap, type LayerMap } from './layer-map';
-import { withProjection, PROJECTION_BIAS, PROJECTION_WEIGHT } from './projection';
-import { findSignals } from './signals';
-import { distilbertStudent, tinybertStudent, type Student } from './students';
+import type { LayerMap } from './layer-map';
+import type { RecipeContext, RecipePlan, StagePlan } from './recipes/recipe';
+import { distilbertRecipe } from './recipes/distilbert';
+import { tinybertRecipe } from './recipes/tinybert';
+import { albertRecipe } from './recipes/albert';
+import { mobilebertRecipe } from './recipes/mobilebert';
+import { PROJECTION_BIAS, PROJECTION_WEIGHT } from './projection';
 import { checkStudentFolder, teacherStateDict, writeStudentFolder } from './teacher-weights';
 import { openTeacher, teacherSignal, TeacherSession, type Teacher, type WantedSignal } from './teacher';
 import { TeacherTargets } from './teacher-targets';
@@ -39,79 +42,14 @@ export interface DistillResult extends TrainResult {
   cache: { dir?: string; rowsCached: number; note?: string; hits: number; misses: number };
 }
 
-/** One training stage: a graph (the student, maybe with W_h), its loss, and its length. */
-interface Stage {
-  name: 'distillation' | 'intermediate' | 'prediction';
-  forward: ModelSpec;
-  loss: LossSpec;
-  needs: string[];
+/** A recipe's stage with the run (optimizer, schedule, length) it trains with. */
+interface Stage extends StagePlan {
   run: TrainingRun;
 }
 
-const teacherInput = (key: string) => `teacher_${key}`;
-
-/** DistilBERT-style: T^2 KL to the soft targets + CE to the labels + cosine on the last hidden state. */
-function distilbertLoss(o: DistillOptions, student: Student, withLabels: boolean, lastTeacher: number): { loss: LossSpec; needs: string[] } {
-  const d = DISTILL_DEFAULTS.distilbert;
-  const T = o.temperature ?? d.temperature;
-  const kd = o.alphaKd ?? d.alphaKd;
-  const ce = withLabels ? (o.alphaCe ?? d.alphaCe) : 0;
-  const cos = o.logitsOnly ? 0 : (o.alphaCos ?? d.alphaCos);
-  const terms: Array<{ weight: number; loss: LossSpec }> = [];
-  const needs: string[] = ['logits'];
-  if (kd > 0) terms.push({ weight: kd, loss: { kind: 'kl-divergence', logits: 'logits', teacherLogits: teacherInput('logits'), temperature: T, name: 'kd' } });
-  if (ce > 0) terms.push({ weight: ce, loss: { kind: 'cross-entropy', logits: 'logits', name: 'ce' } });
-  if (cos > 0) {
-    const s = findSignals(student.spec);
-    const last = s.hidden[s.hidden.length - 1]!;
-    const key = `hidden_${lastTeacher}`;
-    needs.push(key);
-    terms.push({ weight: cos, loss: { kind: 'cosine', output: last, target: teacherInput(key), mask: 'attention_mask', name: 'cos' } });
-  }
-  if (terms.length === 0) throw new OptionsError('alphaKd', 'leaves no loss term: with no labels in the data the KL term is all there is');
-  return { loss: { kind: 'sum', terms }, needs };
-}
-
-/** TinyBERT stage 1: embeddings and hidden states through W_h, attention scores, each an MSE over real tokens. */
-function tinybertIntermediate(student: Student, teacher: Teacher, map: number[]): { forward: ModelSpec; loss: LossSpec; needs: string[] } {
-  const s = findSignals(student.spec);
-  const hiddenValues = [s.embeddings!, ...map.slice(1).map((_, i) => s.hidden[i]!)];
-  const { spec, projected } = withProjection(student.spec, hiddenValues, student.config.hiddenSize, teacher.hidden);
-  const needs: string[] = [];
-  const hidden: LossSpec[] = [];
-  const attn: LossSpec[] = [];
-  for (let m = 1; m < map.length; m++) {
-    needs.push(`hidden_${map[m]}`, `attn_${map[m]}`);
-    hidden.push({ kind: 'mse', output: projected.get(s.hidden[m - 1]!)!, target: teacherInput(`hidden_${map[m]}`), mask: 'attention_mask', maskOver: 'tokens' });
-    attn.push({ kind: 'mse', output: s.attentionScores[m - 1]!, target: teacherInput(`attn_${map[m]}`), mask: 'attention_mask', maskOver: 'token-pairs' });
-  }
-  needs.unshift('hidden_0');
-  const loss: LossSpec = {
-    kind: 'sum',
-    terms: [
-      { weight: 1, loss: { kind: 'mse', output: projected.get(s.embeddings!)!, target: teacherInput('hidden_0'), mask: 'attention_mask', maskOver: 'tokens', name: 'emb' } },
-      { weight: 1, loss: { kind: 'group', name: 'hidden', terms: hidden } },
-      { weight: 1, loss: { kind: 'group', name: 'attn', terms: attn } },
-    ],
-  };
-  return { forward: spec, loss, needs };
-}
-
-function tinybertPrediction(o: DistillOptions): LossSpec {
-  return { kind: 'sum', terms: [{ weight: 1, loss: { kind: 'soft-cross-entropy', logits: 'logits', teacherLogits: teacherInput('logits'), temperature: o.temperature ?? DISTILL_DEFAULTS.tinybert.temperature, name: 'pred' } }] };
-}
-
-/** The student's teacher-layer map with what supervises what (the recipe knows, the student builder does not). */
-function supervisedMap(student: Student, o: DistillOptions, teacherLayers: number, tinyMap?: number[]): LayerMap {
-  if (tinyMap) return { teacherLayers, studentLayers: student.config.numLayers, links: tinyMap.map((t, m) => ({ student: m, teacher: t, role: 'supervise' })) };
-  const map = student.layerMap;
-  const cos = !o.logitsOnly && (o.alphaCos ?? DISTILL_DEFAULTS.distilbert.alphaCos) > 0;
-  if (!cos) return map;
-  const last = map.studentLayers;
-  const links = map.links.map((l) => (l.student === last && l.teacher === teacherLayers ? { ...l, role: 'both' as const } : l));
-  if (!links.some((l) => l.student === last && l.teacher === teacherLayers)) links.push({ student: last, teacher: teacherLayers, role: 'supervise' });
-  return { ...map, links };
-}
+const RECIPE_PLANS: Record<DistillOptions['recipe'], (ctx: RecipeContext) => RecipePlan> = {
+  distilbert: distilbertRecipe, tinybert: tinybertRecipe, albert: albertRecipe, mobilebert: mobilebertRecipe,
+};
 
 export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distill'>> = {}): Promise<DistillResult> {
   const started = Date.now();
@@ -133,36 +71,18 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
 
   report({ type: 'phase', message: 'Building the student' });
   const state = await teacherStateDict(teacher);
-  const student = o.recipe === 'distilbert'
-    ? distilbertStudent(state, teacher.file, { layers: o.layers, teacherLayers: o.teacherLayers })
-    : tinybertStudent(state.config, { layers: o.layers, hidden: o.hidden, heads: o.heads, intermediate: o.intermediate, seed: o.seed });
+  const plan = RECIPE_PLANS[o.recipe]({ o, teacher, state, withLabels });
+  const { student, layerMap } = plan;
+  warnings.push(...plan.notes);
   if (o.hfOut) checkStudentFolder(o.hfOut, student.spec, student.config, o.tokenizer, [teacher.file]);
-  const tinyMap = o.recipe === 'tinybert' ? tinyLayerMap(N, student.config.numLayers) : undefined;
-  if (o.recipe === 'tinybert' && !o.logitsOnly && student.config.numHeads !== teacher.heads) {
-    throw new OptionsError('heads', `is ${student.config.numHeads}, the teacher has ${teacher.heads}: attention-score transfer compares head by head; give the teacher's head count, or distil from the logits alone (option 'logitsOnly')`);
-  }
-
-  // Stages and their lengths. A TinyBERT-style job runs both stages; its first takes its own
-  // length (stage1Epochs / stage1Steps, default: the same as the second's) and learning rate.
-  const stages: Stage[] = [];
-  if (o.recipe === 'distilbert') {
-    const { loss, needs } = distilbertLoss(o, student, withLabels, N);
-    stages.push({ name: 'distillation', forward: student.spec, loss, needs, run: new TrainingRun(o, data.batcher) });
-  } else {
-    if (!o.logitsOnly) {
-      const inter = tinybertIntermediate(student, teacher, tinyMap!);
-      const s1: DistillOptions = { ...o, lr: o.stage1Lr ?? o.lr, ...(o.stage1Epochs || o.stage1Steps ? { epochs: o.stage1Epochs, maxSteps: o.stage1Steps } : {}) };
-      stages.push({ name: 'intermediate', ...inter, run: new TrainingRun(s1, data.batcher) });
-    }
-    stages.push({ name: 'prediction', forward: student.spec, loss: tinybertPrediction(o), needs: ['logits'], run: new TrainingRun(o, data.batcher) });
-  }
+  // Each stage trains with the job's options, or its own length and rate where the recipe says.
+  const stages: Stage[] = plan.stages.map((st) => ({ ...st, run: new TrainingRun({ ...o, ...st.settings }, data.batcher) }));
   const wanted: WantedSignal[] = [...new Set(stages.flatMap((s) => s.needs))].map((k) => teacherSignal(teacher, k));
 
   report({ type: 'phase', message: 'Preparing the teacher' });
   const teacherSession = await TeacherSession.create(teacher, wanted, o.threads);
   const targets = await TeacherTargets.open(teacher, wanted, data.train, teacherSession, o);
   if (targets.note) warnings.push(targets.note);
-  const layerMap = supervisedMap(student, o, N, tinyMap);
 
   // Evaluation: the teacher's eval logits once, then the student against labels and teacher.
   let evaluator: ClassifierEvaluator | undefined;
@@ -220,13 +140,25 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
       offset += stage.run.totalSteps;
       if (si < firstStage) { stageRecords.push({ name: stage.name, startStep: stageStart, steps: stage.run.totalSteps }); continue; }
       report({ type: 'phase', message: `Building the ${stage.name} graph` });
-      const trainable = stage.forward.graph.initializers.filter((t) => t.dims.reduce((a, b) => a * b, 1) > 1 || t.name === PROJECTION_BIAS).map((t) => t.name);
-      const graph = await buildTrainingGraph(stage.forward, { trainable, loss: stage.loss });
+      const trainable = stage.forward.graph.initializers
+        .filter((t) => (t.dims.reduce((a, b) => a * b, 1) > 1 || t.name === PROJECTION_BIAS) && (stage.trainable?.(t.name) ?? true))
+        .map((t) => t.name);
+      // The weights earlier stages trained, in the graph: frozen ones (a progressive stage's other
+      // layers) stay as they were left, trainable ones start there.
+      const known = new Set(stage.forward.graph.initializers.map((t) => t.name));
+      const forward = applyParameters(stage.forward, [...params.values()].filter((p) => known.has(p.name)));
+      const graph = await buildTrainingGraph(forward, { trainable, loss: stage.loss });
       const session = await TrainingSession.create(graph, { threads: o.threads });
-      let stageParams = initialParameters(stage.forward, graph.paramInputs).map((p) => params.get(p.name) ?? p);
+      let stageParams = initialParameters(forward, graph.paramInputs);
+      // Checkpoints hold the frozen weights too, so a progressive stage resumes with the layers below it.
+      const frozenNames = forward.graph.initializers.filter((t) => !trainable.includes(t.name) && t.dims.reduce((a, b) => a * b, 1) > 1 && t.dtype === 'float32').map((t) => t.name);
+      let frozen = initialParameters(forward, frozenNames);
       if (si === firstStage && resumeInfo) {
-        const ckpt = await loadCheckpoint(o.resume!, { expectParams: stageParams, expectOptimizer: stage.run.optimizer.kind });
-        stageParams = ckpt.params;
+        const ckpt = await loadCheckpoint(o.resume!, { expectParams: [...stageParams, ...frozen], expectOptimizer: stage.run.optimizer.kind });
+        const isTrainable = new Set(graph.paramInputs);
+        stageParams = ckpt.params.filter((p) => isTrainable.has(p.name));
+        frozen = ckpt.params.filter((p) => !isTrainable.has(p.name));
+        for (const p of frozen) params.set(p.name, p);
         at = stage.run.resumeFrom(ckpt, o.resume!, warnings);
         startStep = at.step;
       } else if (si > 0) {
@@ -245,7 +177,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
         optimizer: stage.run.optimizer, schedule: shifted, accumulation: stage.run.accumulation, clipNorm: stage.run.clipNorm,
         totalSteps: offset, epochs: epochsBound,
         start: at, checkpointEvery: o.checkpointEvery ?? 0,
-        save: (p) => { targets.flush(); return stage.run.saveCheckpoint(checkpointFile, p, stageParams, stageMeta); },
+        save: (p) => { targets.flush(); return stage.run.saveCheckpoint(checkpointFile, p, [...stageParams, ...frozen], stageMeta); },
         evaluate: evaluator ? (p) => evaluator.evaluate(stageParams.filter((q) => q.name !== PROJECTION_WEIGHT && q.name !== PROJECTION_BIAS), p, stage.name) : undefined,
         log, report, isCancelled: ctx.isCancelled, stage: stage.name, lossHint: 'lower the learning rate',
       });
@@ -256,7 +188,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
       result.evals.push(...r.evals);
       stageRecords.push({ name: stage.name, startStep: stageStart, steps: r.step - stageStart });
       report({ type: 'phase', message: 'Saving' });
-      stage.run.saveCheckpoint(checkpointFile, r, stageParams, stageMeta);
+      stage.run.saveCheckpoint(checkpointFile, r, [...stageParams, ...frozen], stageMeta);
       if (r.cancelled) { result.cancelled = true; break; }
     }
     const studentParams = [...params.values()].filter((p) => p.name !== PROJECTION_WEIGHT && p.name !== PROJECTION_BIAS);

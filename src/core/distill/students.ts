@@ -8,6 +8,7 @@ import { buildFromStateDict } from '../convert/from-state-dict';
 import type { StateDict as Tensors } from '../convert/state-dict';
 import { OptionsError, UnsupportedModelError } from '../errors';
 import { evenlySpacedLayers, tinyLayerMap, type LayerMap } from './layer-map';
+import { project, truncatedSvd } from './svd';
 
 /** A model's weights under Hugging Face names and layouts, with the config that describes it. */
 export interface StateDict {
@@ -84,4 +85,137 @@ export function tinybertStudent(teacher: EncoderConfig, shape: TinyShape): Stude
   const g = tinyLayerMap(N, layers);
   const layerMap: LayerMap = { teacherLayers: N, studentLayers: layers, links: g.map((t, m) => ({ student: m, teacher: t, role: 'supervise' as const })) };
   return { spec: buildEncoderClassifier(config), config, layerMap };
+}
+
+/** Teacher layer weights by their part's name in an ALBERT layer, for BERT and DistilBERT teachers. */
+const TO_ALBERT: Record<'bert' | 'distilbert', { prefix: (l: number) => string; parts: Array<[string, string]> }> = {
+  bert: {
+    prefix: (l) => `bert.encoder.layer.${l}.`,
+    parts: [['attention.self.query', 'attention.query'], ['attention.self.key', 'attention.key'], ['attention.self.value', 'attention.value'],
+      ['attention.output.dense', 'attention.dense'], ['attention.output.LayerNorm', 'attention.LayerNorm'], ['intermediate.dense', 'ffn'],
+      ['output.dense', 'ffn_output'], ['output.LayerNorm', 'full_layer_layer_norm']],
+  },
+  distilbert: {
+    prefix: (l) => `distilbert.transformer.layer.${l}.`,
+    parts: [['attention.q_lin', 'attention.query'], ['attention.k_lin', 'attention.key'], ['attention.v_lin', 'attention.value'],
+      ['attention.out_lin', 'attention.dense'], ['sa_layer_norm', 'attention.LayerNorm'], ['ffn.lin1', 'ffn'], ['ffn.lin2', 'ffn_output'],
+      ['output_layer_norm', 'full_layer_layer_norm']],
+  },
+};
+
+export interface AlbertShape {
+  layers?: number;
+  /** Factorised embedding width E (< the teacher's width). */
+  embedding?: number;
+  /** Layer groups G: each holds one set of weights used numLayers / G times. */
+  groups?: number;
+  /** How a group's shared layer starts: the mean of the teacher layers it replaces, or the first of them. */
+  shareInit?: 'mean' | 'first';
+  seed?: number;
+}
+
+/**
+ * ALBERT-style: the teacher's width and depth, one set of layer weights per group (shared by every
+ * layer of the group) and factorised embeddings V x E then E x H. The embeddings start from a
+ * truncated SVD of the teacher's (word, position and token-type tables on the same top-E basis;
+ * the relative error is reported); each group's layer from the mean of the teacher layers it
+ * replaces (or the first of them); pooler and head copied. Teachers other than BERT and DistilBERT
+ * give their embeddings and head only.
+ */
+export function albertStudent(teacher: StateDict, file: string, shape: AlbertShape): Student & { svdError: number } {
+  const t = teacher.config;
+  const layers = shape.layers ?? t.numLayers;
+  const groups = shape.groups ?? 1;
+  const E = shape.embedding ?? Math.max(8, Math.floor(t.hiddenSize / 2));
+  if (E >= t.hiddenSize) throw new OptionsError('embedding', `must be below the teacher's width ${t.hiddenSize}: factorised embeddings are narrower than the body (got ${E})`);
+  if (layers % groups !== 0) throw new OptionsError('groups', `must divide the student's ${layers} layers (got ${groups})`);
+  const config: EncoderConfig = {
+    family: 'albert', vocabSize: t.vocabSize, hiddenSize: t.hiddenSize, embeddingSize: E, numLayers: layers, numHiddenGroups: groups,
+    numHeads: t.numHeads, intermediateSize: t.intermediateSize, maxPositions: t.maxPositions, numLabels: t.numLabels,
+    typeVocabSize: t.typeVocabSize || 2, hiddenAct: t.hiddenAct ?? 'gelu', layerNormEps: t.layerNormEps, seed: shape.seed,
+  };
+  const spec = buildEncoderClassifier(config);
+  const fresh: Tensors = new Map(spec.graph.initializers.map((i) => [i.name, { dims: i.dims, values: i.values as Float32Array }]));
+  const tensors: Tensors = new Map(fresh);
+  const src = (name: string) => teacher.tensors.get(name);
+  const root = t.family === 'distilbert' ? 'distilbert' : t.family;
+
+  // Embeddings: the top-E right singular vectors of the word table project all three tables.
+  const word = src(`${root}.embeddings.word_embeddings.weight`);
+  if (!word) throw new UnsupportedModelError(file, `the teacher has no word embeddings ('${root}.embeddings.word_embeddings.weight') to factorise`);
+  const H = t.hiddenSize;
+  if (word.dims[1] !== H) throw new UnsupportedModelError(file, `the teacher's word embeddings are ${word.dims.join(' x ')}, not V x ${H}; its embeddings are already factorised`);
+  const svd = truncatedSvd(word.values, word.dims[0], H, E);
+  tensors.set('albert.embeddings.word_embeddings.weight', { dims: [word.dims[0], E], values: svd.left });
+  for (const table of ['position_embeddings', 'token_type_embeddings']) {
+    const tt = src(`${root}.embeddings.${table}.weight`);
+    if (tt && tensors.has(`albert.embeddings.${table}.weight`)) tensors.set(`albert.embeddings.${table}.weight`, { dims: [tt.dims[0], E], values: project(tt.values, tt.dims[0], H, svd.right, E) });
+  }
+  // E -> H: back onto the teacher's basis, with its embedding LayerNorm's scale and shift.
+  const gamma = src(`${root}.embeddings.LayerNorm.weight`)?.values;
+  const beta = src(`${root}.embeddings.LayerNorm.bias`)?.values;
+  const mapping = new Float32Array(H * E);
+  for (let h = 0; h < H; h++) for (let e = 0; e < E; e++) mapping[h * E + e] = svd.right[h * E + e] * (gamma ? gamma[h] : 1);
+  tensors.set('albert.encoder.embedding_hidden_mapping_in.weight', { dims: [H, E], values: mapping });
+  if (beta) tensors.set('albert.encoder.embedding_hidden_mapping_in.bias', { dims: [H], values: Float32Array.from(beta) });
+
+  // Each group's shared layer from the teacher layers it stands for.
+  const map = TO_ALBERT[t.family as 'bert' | 'distilbert'];
+  if (map) {
+    for (let g = 0; g < groups; g++) {
+      const from = Math.floor((g * t.numLayers) / groups);
+      const to = Math.max(from + 1, Math.floor(((g + 1) * t.numLayers) / groups));
+      const sources = shape.shareInit === 'first' ? [from] : Array.from({ length: to - from }, (_, i) => from + i);
+      for (const [tp, ap] of map.parts) {
+        for (const kind of ['weight', 'bias']) {
+          const parts = sources.map((l) => src(`${map.prefix(l)}${tp}.${kind}`));
+          if (parts.some((p) => !p)) continue;
+          const mean = new Float32Array(parts[0]!.values.length);
+          for (const p of parts) for (let i = 0; i < mean.length; i++) mean[i] += p!.values[i] / parts.length;
+          tensors.set(`albert.encoder.albert_layer_groups.${g}.albert_layers.0.${ap}.${kind}`, { dims: parts[0]!.dims, values: mean });
+        }
+      }
+    }
+  }
+  for (const [from, to] of [[`${root}.pooler.dense.weight`, 'albert.pooler.weight'], [`${root}.pooler.dense.bias`, 'albert.pooler.bias'], ['classifier.weight', 'classifier.weight'], ['classifier.bias', 'classifier.bias']]) {
+    const x = src(from);
+    if (x && fresh.get(to)?.dims.join() === x.dims.join()) tensors.set(to, x);
+  }
+  const shared = Array.from({ length: layers }, (_, l) => Math.floor(l / (layers / groups)));
+  const layerMap: LayerMap = {
+    teacherLayers: t.numLayers, studentLayers: layers,
+    links: [{ student: 0, teacher: 0, role: 'init' }, ...(map ? shared.map((g, l) => ({ student: l + 1, teacher: Math.floor((g * t.numLayers) / groups) + 1, role: 'init' as const })) : [])],
+  };
+  return { spec: buildFromStateDict(config, tensors, { source: file }), config, layerMap, svdError: svd.relativeError };
+}
+
+export interface MobileShape {
+  layers?: number;
+  embedding?: number;
+  bottleneck?: number;
+  ffns?: number;
+  intermediate?: number;
+  seed?: number;
+}
+
+/**
+ * MobileBERT-style: the teacher's width between blocks (so feature maps transfer without a
+ * projection) and heads (so attention maps do), a narrow bottleneck inside each block with F
+ * stacked feed-forward networks, trigram embeddings of width E; freshly initialised.
+ */
+export function mobilebertStudent(teacher: EncoderConfig, shape: MobileShape): Student {
+  const H = teacher.hiddenSize;
+  const B = shape.bottleneck ?? Math.max(8, Math.floor(H / 4));
+  if (B >= H) throw new OptionsError('bottleneck', `must be below the teacher's width ${H} (got ${B})`);
+  if (B % teacher.numHeads !== 0) throw new OptionsError('bottleneck', `must be divisible by the teacher's ${teacher.numHeads} heads, which the student keeps for attention transfer (got ${B})`);
+  const layers = shape.layers ?? teacher.numLayers;
+  if (layers > teacher.numLayers) throw new OptionsError('layers', `must be at most the teacher's ${teacher.numLayers} layers (got ${layers})`);
+  const config: EncoderConfig = {
+    family: 'mobilebert', vocabSize: teacher.vocabSize, hiddenSize: H, embeddingSize: shape.embedding ?? Math.max(8, Math.floor(H / 2)),
+    bottleneckSize: B, numFeedforwardNetworks: shape.ffns ?? 2, numLayers: layers, numHeads: teacher.numHeads,
+    intermediateSize: shape.intermediate ?? 4 * B, maxPositions: teacher.maxPositions, numLabels: teacher.numLabels,
+    typeVocabSize: teacher.typeVocabSize || 2, seed: shape.seed,
+  };
+  const map = tinyLayerMap(teacher.numLayers, layers);
+  return { spec: buildEncoderClassifier(config), config, layerMap: { teacherLayers: teacher.numLayers, studentLayers: layers, links: map.slice(1).map((tl, m) => ({ student: m + 1, teacher: tl, role: 'supervise' as const })) } };
 }

@@ -33,6 +33,12 @@ export type LossSpec =
    * mean over batch and classes of -softmax(teacher/T) * log_softmax(logits/T), no T^2.
    */
   | { kind: 'soft-cross-entropy'; logits: string; teacherLogits?: string; temperature?: number; name?: string }
+  /**
+   * Attention transfer (MobileBERT): KL(softmax(target) || softmax(output)) over the key axis of
+   * [batch, heads, sequence, sequence] attention scores, averaged over heads and the queries at
+   * unmasked positions of `mask` (an int64 [batch, sequence] input such as 'attention_mask').
+   */
+  | { kind: 'attention-kl'; output: string; target: string; mask: string; name?: string }
   /** A sum of losses reported as one term (TinyBERT's hidden loss over every mapped layer). */
   | { kind: 'group'; name: string; terms: LossSpec[] }
   /**
@@ -198,6 +204,21 @@ function build(ctx: LossBuildContext, spec: LossSpec, weight: number, terms: Los
       terms.push({ name: spec.name ?? 'soft_cross_entropy', value: v, weight });
       return v;
     }
+    case 'attention-kl': {
+      const m = valueMeta(ctx, spec.output, 'attention-kl');
+      if (m.dims.length !== 4) throw new AutodiffError(`attention-kl loss: '${spec.output}' has ${m.dims.length} axes; attention scores are [batch, heads, sequence, sequence]`);
+      const target = lossInput(ctx, spec.target, m.dtype, ctx.dimsOf(m));
+      const dims = ctx.dimsOf(m);
+      const mask = lossInput(ctx, spec.mask, 'int64', [dims[0], dims[2]]);
+      const t = target.dtype === m.dtype ? target.name : em.cast(target.name, m.dtype);
+      const logp = em.op1('LogSoftmax', [t], { axis: attr.i(-1) });
+      const logq = em.op1('LogSoftmax', [spec.output], { axis: attr.i(-1) });
+      const kl = em.reduceSum(em.mul(em.op1('Exp', [logp]), em.sub(logp, logq)), [-1], false);
+      const w = em.op1('Expand', [em.unsqueeze(em.cast(mask.name, m.dtype), [1]), em.shape(kl)]);
+      const v = em.div(em.reduceAll('ReduceSum', em.mul(kl, w)), em.op1('Max', [em.reduceAll('ReduceSum', w), em.scalar(m.dtype, 1)]));
+      terms.push({ name: spec.name ?? 'attention_kl', value: v, weight });
+      return v;
+    }
     case 'group': {
       if (spec.terms.length === 0) throw new AutodiffError(`group loss '${spec.name}': no terms`);
       // The parts are built but not reported: the group is one term.
@@ -238,6 +259,7 @@ function dtypeOfTerm(ctx: LossBuildContext, spec: LossSpec): DType {
     case 'sum': return dtypeOfTerm(ctx, spec.terms[0].loss);
     case 'cross-entropy': case 'kl-divergence': case 'soft-cross-entropy': return ctx.meta(spec.logits)?.dtype ?? 'float32';
     case 'group': return dtypeOfTerm(ctx, spec.terms[0]);
+    case 'attention-kl': return ctx.meta(spec.output)?.dtype ?? 'float32';
     default: return ctx.meta(spec.output)?.dtype ?? 'float32';
   }
 }

@@ -180,3 +180,23 @@ test('a group is one reported term: the sum of its parts (TinyBERT hidden loss o
   assert.ok(Math.abs(r.terms.hidden - (mse(r.values.z1, a) + mse(r.values.z2, b))) < 1e-12);
   assert.ok(Math.abs(r.loss - (r.terms.hidden + r.terms.emb)) < 1e-12);
 });
+
+test('attention transfer: KL between attention distributions over keys, averaged over heads and real queries', async () => {
+  const [B, Hh, S] = [2, 2, 3];
+  const target = randomValues('float64', B * Hh * S * S, 31, { scale: 2 }) as Float64Array;
+  const mask = [1, 1, 0, 1, 0, 0];
+  const inputs: ValueInfoSpec[] = [{ name: 'attention_mask', dtype: 'int64', shape: [B, S] }];
+  const r = await run({ z: [B, Hh, S, S] }, [ident('z', 'scores')], { kind: 'attention-kl', output: 'scores', target: 'teacher_attn', mask: 'attention_mask', name: 'at' },
+    { teacher_attn: new ort.Tensor('float64', target, [B, Hh, S, S]), attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask.map(BigInt)), [B, S]) }, inputs);
+  assert.deepEqual(r.report.failures, []);
+  let sum = 0; let n = 0;
+  for (let b = 0; b < B; b++) for (let h = 0; h < Hh; h++) for (let q = 0; q < S; q++) {
+    if (!mask[b * S + q]) continue;
+    const at = ((b * Hh + h) * S + q) * S;
+    const lp = logSoftmax(Array.from(target.subarray(at, at + S)));
+    const lq = logSoftmax(Array.from(r.values.z.subarray(at, at + S)));
+    sum += lp.reduce((acc, l, k) => acc + Math.exp(l) * (l - lq[k]), 0); n++;
+  }
+  assert.equal(n, 2 * 3);
+  assert.ok(Math.abs(r.loss - sum / n) < 1e-12, `${r.loss} vs ${sum / n}`);
+});
