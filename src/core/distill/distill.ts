@@ -5,7 +5,6 @@
 import * as path from 'node:path';
 import type { EncoderConfig } from '../onnx/bert-builder';
 import { writeModel } from '../onnx/onnx-writer';
-import type { ModelSpec } from '../onnx/model-spec';
 import { OptionsError, UnsupportedModelError } from '../errors';
 import type { JobContext } from '../jobs/kinds';
 import { analyzeModel } from '../analysis/model-card';
@@ -18,7 +17,7 @@ import { runTrainingLoop, type EvalLog, type LoopPosition } from '../training/tr
 import { ClassifierEvaluator, TrainingRun, loadTrainingData, type TrainingData } from '../training/training-run';
 import type { Parameter } from '../training/types';
 import type { TrainResult } from '../training/trainer';
-import { checkDistillOptions, DISTILL_DEFAULTS, type DistillOptions } from './distill-options';
+import { checkDistillOptions, type DistillOptions } from './distill-options';
 import type { LayerMap } from './layer-map';
 import type { RecipeContext, RecipePlan, StagePlan } from './recipes/recipe';
 import { distilbertRecipe } from './recipes/distilbert';
@@ -27,7 +26,7 @@ import { albertRecipe } from './recipes/albert';
 import { mobilebertRecipe } from './recipes/mobilebert';
 import { PROJECTION_BIAS, PROJECTION_WEIGHT } from './projection';
 import { checkStudentFolder, teacherStateDict, writeStudentFolder } from './teacher-weights';
-import { openTeacher, teacherSignal, TeacherSession, type Teacher, type WantedSignal } from './teacher';
+import { openTeacher, teacherSignal, TeacherSession, type WantedSignal } from './teacher';
 import { TeacherTargets } from './teacher-targets';
 
 export interface DistillResult extends TrainResult {
