@@ -1,4 +1,4 @@
-// `compression-lab distill`: a DistilBERT- or TinyBERT-style student from the user's teacher, as
+// `compression-lab distill`: a DistilBERT-, TinyBERT-, ALBERT- or MobileBERT-style student from the user's teacher, as
 // a job in a worker process (the path the editor takes too). Every training option of `train`
 // means the same here; Ctrl-C stops at the next step with a resumable checkpoint.
 import { RECIPES, checkDistillOptions, type DistillOptions } from '../core/distill/distill-options';
@@ -12,7 +12,8 @@ const FLAGS = {
   ...TRAINING_FLAGS, recipe: 'string', teacher: 'string', layers: 'string', 'teacher-layers': 'string', hidden: 'string', heads: 'string',
   intermediate: 'string', temperature: 'string', 'alpha-kd': 'string', 'alpha-ce': 'string', 'alpha-cos': 'string',
   'stage1-epochs': 'string', 'stage1-steps': 'string', 'stage1-lr': 'string', 'logits-only': 'boolean', 'hf-out': 'string',
-  'cache-dir': 'string', 'cache-budget-mb': 'string',
+  'cache-dir': 'string', 'cache-budget-mb': 'string', embedding: 'string', groups: 'string', 'share-init': 'string',
+  'alpha-hidden': 'string', bottleneck: 'string', ffns: 'string', progressive: 'boolean',
 } as const;
 
 export interface DistillCommand extends JobCliSettings {
@@ -53,6 +54,13 @@ export function parseDistill(argv: string[]): DistillCommand {
     hfOut: typeof flags['hf-out'] === 'string' ? flags['hf-out'] : undefined,
     cacheDir: typeof flags['cache-dir'] === 'string' ? flags['cache-dir'] : undefined,
     cacheBudgetMb: nonNegative(flags['cache-budget-mb'], 'cache-budget-mb'),
+    embedding: int(flags.embedding, 'embedding'),
+    groups: int(flags.groups, 'groups'),
+    shareInit: oneOf(flags['share-init'], 'share-init', ['mean', 'first'] as const),
+    alphaHidden: nonNegative(flags['alpha-hidden'], 'alpha-hidden'),
+    bottleneck: int(flags.bottleneck, 'bottleneck'),
+    ffns: int(flags.ffns, 'ffns'),
+    progressive: flags.progressive ? true : undefined,
   };
   for (const k of Object.keys(options) as Array<keyof DistillOptions>) if (options[k] === undefined) delete options[k];
   asUsage(() => checkDistillOptions(options));

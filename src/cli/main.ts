@@ -38,11 +38,13 @@ commands:
       line per step. Ctrl-C stops at the next step and writes a resumable checkpoint (--checkpoint,
       default <out>.ckpt.safetensors); a second Ctrl-C stops at once. The run is recorded in
       .compression-lab/runs/ (--runs-dir), where the editor's Runs view lists it.
-  distill --recipe distilbert|tinybert --teacher T.onnx --data D --out student.onnx [--eval D2]
+  distill --recipe distilbert|tinybert|albert|mobilebert --teacher T.onnx --data D --out student.onnx [--eval D2]
         [--tokenizer tokenizer.json] [--layers N] [--teacher-layers 0,2,..] [--hidden N] [--heads N]
         [--intermediate N] [--temperature T] [--alpha-kd X] [--alpha-ce X] [--alpha-cos X]
         [--stage1-epochs N | --stage1-steps N] [--stage1-lr X] [--logits-only] [--hf-out DIR]
-        [--cache-dir DIR] [--cache-budget-mb N] and every option of train (same names, same meanings)
+        [--cache-dir DIR] [--cache-budget-mb N] [--embedding E] [--groups G] [--share-init mean|first]
+        [--alpha-hidden X] [--bottleneck B] [--ffns F] [--progressive]
+        and every option of train (same names, same meanings)
       Distils a smaller student from the teacher in a worker process. distilbert: the student keeps
       --layers of the teacher's layers (default half, evenly spaced with the first and last kept,
       or --teacher-layers), copied, and learns alpha-kd * T^2 * KL(teacher || student at T) +
@@ -51,7 +53,13 @@ commands:
       the teacher's) learns layer by layer (student layer m <- teacher layer floor(m N / M):
       embedding, hidden-state through a learned projection, and attention-score MSE), then the
       teacher's soft targets at --temperature (default 1). Each step logs loss_<term>; each
-      evaluation accuracy, agreement with the teacher and KL to it. The teacher's outputs are
+      evaluation accuracy, agreement with the teacher and KL to it. albert: the teacher's width and
+      depth with one shared layer per --groups (default 1, from the mean of the layers it replaces,
+      or --share-init first) and embeddings factorised to --embedding (default half the width) by a
+      truncated SVD of the teacher's; learns KD + CE + alpha-hidden * MSE of the mapped hidden
+      states. mobilebert: the teacher's width and heads around a --bottleneck body (default width/4)
+      with --ffns stacked FFNs (default 2); feature-map (MSE) and attention (KL) transfer, jointly
+      or --progressive layer by layer, then KD + CE on the logits. The teacher's outputs are
       cached on disk (~/.cache/model-compression-lab, --cache-dir) so rows it has seen are not run again.
   convert <model> --out model.onnx [--hf-out DIR] [--tokenizer tokenizer.json] [--no-check]
       Any BERT, DistilBERT, ALBERT or MobileBERT sequence classifier (ONNX from the builder or
