@@ -61,6 +61,14 @@ commands:
       with --ffns stacked FFNs (default 2); feature-map (MSE) and attention (KL) transfer, jointly
       or --progressive layer by layer, then KD + CE on the logits. The teacher's outputs are
       cached on disk (~/.cache/model-compression-lab, --cache-dir) so rows it has seen are not run again.
+  report [<run.json | runs folder | model>...] [--markdown | --html | --csv | --json] [--out FILE]
+        [--batch 1] [--seq 128] [--threads N]
+      The compression report: one row per model (the teacher, each student, each int8 variant):
+      how it is lightened, params and % of the teacher, size, FLOPs, p50 and speed-up, accuracy and
+      % of the teacher's, training time; read from saved runs (default: .compression-lab/runs) and
+      the model files, so it rebuilds without retraining. Missing and stale figures are marked.
+      --html writes one self-contained file with the accuracy-latency frontier, parameters per
+      component and the layer maps.
   convert <model> --out model.onnx [--hf-out DIR] [--tokenizer tokenizer.json] [--no-check]
       Any BERT, DistilBERT, ALBERT or MobileBERT sequence classifier (ONNX from the builder or
       PyTorch's exporter, .safetensors, pytorch_model.bin, a Hugging Face folder) as the graph
@@ -109,6 +117,10 @@ export async function main(args: string[], write: (s: string) => void = (s) => p
       case 'distill': {
         const { parseDistill, runDistill } = await import('./distill-command');
         return await runDistill(parseDistill(rest), write);
+      }
+      case 'report': {
+        const { parseReport, runReport } = await import('./report-command');
+        return await runReport(parseReport(rest), write);
       }
       case 'convert': {
         const { parseConvert, runConvert } = await import('./convert-command');

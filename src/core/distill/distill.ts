@@ -9,6 +9,7 @@ import { OptionsError, UnsupportedModelError } from '../errors';
 import type { JobContext } from '../jobs/kinds';
 import { analyzeModel } from '../analysis/model-card';
 import { openModel } from '../open-model';
+import { hashFiles } from '../benchmark/environment';
 import { applyParameters, buildTrainingGraph, feedsFromBatch, initialParameters, TrainingSession } from '../training/autodiff';
 import type { LossSpec } from '../training/autodiff/losses';
 import { loadCheckpoint, readCheckpointInfo } from '../training/checkpoint';
@@ -199,7 +200,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
     }
     const card = analyzeModel(await openModel(o.out, { format: 'onnx' }));
     return {
-      steps: at.step, startStep, epochs: at.epoch, lastLoss: result.lastLoss, evals: result.evals, out: path.resolve(o.out),
+      steps: at.step, startStep, epochs: at.epoch, lastLoss: result.lastLoss, evals: result.evals, out: path.resolve(o.out), outSha256: await hashFiles([o.out]),
       checkpoint: path.resolve(checkpointFile), cancelled: result.cancelled, durationSec: (Date.now() - started) / 1000, warnings,
       recipe: o.recipe, student: { config: student.config, params: card.params.total, ...(hfOut ? { hfOut } : {}) },
       teacher: { file: teacher.file, sha256: teacher.sha256, ...(teacherAccuracy !== undefined ? { accuracy: teacherAccuracy } : {}) },

@@ -3,6 +3,7 @@
 // JavaScript, and the result is written back as a plain inference ONNX with the same graph.
 import * as path from 'node:path';
 import { openModel } from '../open-model';
+import { hashFiles } from '../benchmark/environment';
 import { analyzeModel } from '../analysis/model-card';
 import { writeModel } from '../onnx/onnx-writer';
 import type { ModelSpec } from '../onnx/model-spec';
@@ -26,6 +27,8 @@ export interface TrainResult {
   lastLoss: number;
   evals: EvalLog[];
   out: string;
+  /** Of the output model as written, so a later reader can tell its figures still describe the file. */
+  outSha256?: string;
   /** The resumable checkpoint written at the end (always, so a stopped run can go on). */
   checkpoint: string;
   cancelled: boolean;
@@ -100,7 +103,7 @@ export async function train(o: TrainOptions, ctx: Partial<JobContext<'train'>> =
     run.saveCheckpoint(checkpointFile, r, params, meta);
     writeModel(o.out, applyParameters(forward, params));
     return {
-      steps: r.step, startStep: start.step, epochs: r.epoch, lastLoss: r.lastLoss, evals: r.evals, out: path.resolve(o.out),
+      steps: r.step, startStep: start.step, epochs: r.epoch, lastLoss: r.lastLoss, evals: r.evals, out: path.resolve(o.out), outSha256: await hashFiles([o.out]),
       checkpoint: path.resolve(checkpointFile), cancelled: r.cancelled, durationSec: (Date.now() - started) / 1000, warnings,
     };
   } finally {
