@@ -11,9 +11,12 @@ commands:
   inspect <model> [--seq N] [--json] [--tensors] [--format onnx|safetensors|pytorch]
       What is inside a model file or Hugging Face folder: family and evidence, parameters by
       component and per layer, shared weights, dtypes, bytes, FLOPs at --seq tokens (default 128).
-  demo [--out DIR]
-      Builds a BERT teacher and its DistilBERT-, TinyBERT-, ALBERT- and MobileBERT-style students
-      with the graph builder, then inspects and benchmarks them side by side.
+  demo [--out DIR] [--data train.tsv --eval dev.tsv --tokenizer tokenizer.json [--teacher T.onnx]] [--quick]
+      The whole pipeline with no input: a generated review task where word order matters (and a
+      tokenizer made for it), a BERT teacher trained on it, DistilBERT-, TinyBERT-, ALBERT- and
+      MobileBERT-style students distilled from it, latency measured here, and the compression
+      report (report.md, report.html) in --out (default demo-output). With --data the same
+      pipeline runs on your files.
   bench <model...> [--batch 1,8] [--seq 32,128] [--threads 1,2] [--warmup N] [--runs N | --duration S]
         [--opt all|extended|basic|disabled] [--mode sequential|parallel] [--no-arena] [--provider cpu]
         [--text FILE --tokenizer tokenizer.json] [--json | --csv] [--out FILE|DIR] [--timeout S]
@@ -101,8 +104,9 @@ export async function main(args: string[], write: (s: string) => void = (s) => p
         return 0;
       }
       case 'demo': {
-        const { flags } = parseArgs(rest, { out: 'string' });
-        await runDemo({ out: flags.out as string | undefined }, write);
+        const { flags } = parseArgs(rest, { out: 'string', data: 'string', eval: 'string', tokenizer: 'string', teacher: 'string', quick: 'boolean' });
+        const str = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
+        await runDemo({ out: str('out'), data: str('data'), eval: str('eval'), tokenizer: str('tokenizer'), teacher: str('teacher'), quick: !!flags.quick }, write);
         return 0;
       }
       case 'bench':
