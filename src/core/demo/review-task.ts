@@ -1,9 +1,10 @@
 // The demo's built-in task, generated: short reviews whose sentiment depends on word order, so a
 // bag of words cannot solve it and depth and width make a visible difference. A review is one
-// clause ("the plot was not very good") or two joined by a contrast ("..., but the acting was
-// great"), where the second clause decides. Negation flips a clause; "the plot was not good, but
-// the cast was great" and "the plot was good, but the cast was not great" hold the same words and
-// opposite labels. Seeded: the same seed gives the same data. Comes with a WordPiece
+// clause ("the plot was not very good"), two joined by a contrast ("..., but the acting was
+// great": the second decides), or two with a concession ("although A, B" and "B, although A":
+// the clause without "although" decides, wherever it stands). Negation flips a clause; "the plot
+// was not good, but the cast was great" and "the plot was good, but the cast was not great" hold
+// the same words and opposite labels. Seeded: the same seed gives the same data. Comes with a WordPiece
 // tokenizer.json made for its vocabulary.
 import { seededRandom } from '../onnx/graph-builder';
 
@@ -14,6 +15,7 @@ const POSITIVE = ['good', 'great', 'fine', 'superb', 'lovely', 'brilliant', 'cha
 const NEGATIVE = ['bad', 'awful', 'dull', 'boring', 'weak', 'poor', 'terrible', 'bland', 'messy', 'flat', 'clumsy', 'tedious'];
 const NEGATORS = ['not', 'never', 'hardly'];
 const CONTRASTS = ['but', 'yet', 'however'];
+const CONCESSION = ['although'];
 const OPENERS = ['', '', '', 'honestly', 'overall', 'sadly', 'frankly'];
 
 export interface Review {
@@ -45,14 +47,32 @@ export function generateReviews(count: number, seed: number): Review[] {
     const opener = pick(OPENERS, rand);
     let words = opener ? [opener, ',', ...first.words] : first.words;
     let polarity = first.polarity;
-    if (rand() < 0.6) {
+    const form = rand();
+    if (form < 0.4) {
       const second = clause(rand);
       words = [...words, ',', pick(CONTRASTS, rand), ...second.words];
       polarity = second.polarity;
+    } else if (form < 0.7) {
+      // The conceded clause does not count, before or after the one that does.
+      const conceded = clause(rand);
+      words = rand() < 0.5 ? ['although', ...conceded.words, ',', ...words] : [...words, ',', 'although', ...conceded.words];
     }
     out.push({ text: words.join(' ').replace(/ ,/g, ','), label: polarity > 0 ? 1 : 0 });
   }
   return out;
+}
+
+/**
+ * The label a review's words give by the task's rules, read back from its text: the clause after
+ * a contrast decides, a conceded clause ("although ...") never does, negation flips a clause.
+ */
+export function labelOf(text: string): 0 | 1 {
+  const segments = text.split(',').map((s) => s.trim().split(/\s+/).filter(Boolean)).filter((s) => s.length);
+  const clauses = segments.filter((s) => !(s.length === 1 && OPENERS.includes(s[0])));
+  const decisive = clauses.find((c) => CONTRASTS.includes(c[0])) ?? clauses.find((c) => c[0] !== 'although') ?? clauses[0];
+  const positive = decisive.some((w) => POSITIVE.includes(w));
+  const negated = decisive.some((w) => NEGATORS.includes(w));
+  return positive !== negated ? 1 : 0;
 }
 
 /** A TSV with `label<TAB>sentence` rows, GLUE style, as the training data readers take. */
@@ -65,7 +85,7 @@ const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 /** Every word the task uses, in a stable order. */
 export function taskVocabulary(): string[] {
   const words = new Set<string>([',', '.']);
-  for (const list of [SUBJECTS, VERBS, INTENSIFIERS, POSITIVE, NEGATIVE, NEGATORS, CONTRASTS, OPENERS]) {
+  for (const list of [SUBJECTS, VERBS, INTENSIFIERS, POSITIVE, NEGATIVE, NEGATORS, CONTRASTS, CONCESSION, OPENERS]) {
     for (const phrase of list) for (const w of phrase.split(' ')) if (w) words.add(w);
   }
   return [...SPECIAL, ...[...words].sort()];
