@@ -1,0 +1,118 @@
+// What bench:distill and bench:report share: a teacher trained from the builder on the task data,
+// students distilled from it, latency measured, each step a job in its own worker (as the CLI and
+// the editor run them), its run recorded under <out>/runs. A step whose output and complete run
+// record are already there is not done again, so bench:report after bench:distill reuses the
+// teacher and the two students it made.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { buildEncoderClassifier, type EncoderConfig } from '../src/core/onnx/bert-builder';
+import { writeModel } from '../src/core/onnx/onnx-writer';
+import { startDistillJob, startTrainJob } from '../src/host/train-job';
+import { startBenchmarkJob } from '../src/host/benchmark-job';
+import { workerScript } from '../src/host/worker-path';
+import { benchmarkRecord, loadRunRecord, saveRunIn, type AnyRunRecord, type RunRecord } from '../src/core/runs/run-record';
+import { hashFiles } from '../src/core/benchmark/environment';
+import type { DistillOptions } from '../src/core/distill/distill-options';
+import type { TrainOptions } from '../src/core/training/train-options';
+import type { TrainProgress } from '../src/core/training/progress';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+export function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+export interface Pipeline {
+  out: string;
+  runs: string;
+  worker: string;
+  threads: number;
+  common: { data: string; eval: string; tokenizer: string; maxLength: number; batchSize: number; optimizer: 'adamw'; threads: number; cacheDir: string };
+}
+
+export function pipeline(out: string, data: { train: string; dev: string; tokenizer: string }, maxLength: number): Pipeline {
+  for (const f of [data.train, data.dev, data.tokenizer]) if (!existsSync(f)) throw new Error(`${f}: missing (give --data DIR with train.tsv and dev.tsv, or --train/--dev, and --tokenizer)`);
+  mkdirSync(out, { recursive: true });
+  const threads = availableParallelism();
+  return {
+    out, runs: path.join(out, 'runs'), worker: workerScript(), threads,
+    common: { data: data.train, eval: data.dev, tokenizer: data.tokenizer, maxLength, batchSize: 32, optimizer: 'adamw', threads, cacheDir: path.join(out, 'teacher-cache') },
+  };
+}
+
+function progress(name: string): (p: TrainProgress) => void {
+  return (p) => {
+    if (p.type === 'eval') {
+      const e = p.eval;
+      process.stderr.write(`${name}: eval at step ${e.step}${e.stage ? ` (${e.stage})` : ''}: accuracy ${(100 * e.accuracy).toFixed(2)}%${e.agreement !== undefined ? `, agreement ${(100 * e.agreement).toFixed(2)}%` : ''}\n`);
+    } else if (p.type === 'phase') process.stderr.write(`${name}: ${p.message}\n`);
+  };
+}
+
+/** A complete record of this kind that made `out` (the file as it is now), when there is one. */
+async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out: string): Promise<RunRecord<K> | undefined> {
+  if (!existsSync(out) || !existsSync(p.runs)) return undefined;
+  const sha = await hashFiles([out]);
+  for (const f of readdirSync(p.runs).sort().reverse()) {
+    try {
+      const r = loadRunRecord(path.join(p.runs, f));
+      if (r.kind === kind && r.status === 'complete' && path.resolve(r.result.out ?? '') === path.resolve(out) && r.result.outSha256 === sha) return r as RunRecord<K>;
+    } catch {
+      // not a run record of ours
+    }
+  }
+  return undefined;
+}
+
+function need(p: Pipeline, record: AnyRunRecord, what: string): void {
+  if (record.status !== 'complete') throw new Error(`${what}: ${record.kind} job ${record.status}: ${record.error ?? ''}`);
+  saveRunIn(p.runs, record);
+}
+
+export async function teacher(p: Pipeline, config: EncoderConfig, train: Omit<TrainOptions, 'model' | 'out' | keyof Pipeline['common']>): Promise<{ file: string; record: RunRecord<'train'>; reused: boolean }> {
+  const file = path.join(p.out, 'teacher', 'model.onnx');
+  const done = await existing(p, 'train', file);
+  if (done) return { file, record: done, reused: true };
+  const init = path.join(p.out, 'teacher-init.onnx');
+  writeModel(init, buildEncoderClassifier(config));
+  const record = await startTrainJob(p.worker, { ...p.common, model: init, out: file, log: path.join(p.out, 'teacher.jsonl'), ...train }, { onProgress: progress('teacher') }).done;
+  need(p, record, 'training the teacher');
+  return { file, record, reused: false };
+}
+
+export async function student(p: Pipeline, name: string, options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'>): Promise<{ file: string; record: RunRecord<'distill'>; reused: boolean }> {
+  const file = path.join(p.out, name, 'model.onnx');
+  const done = await existing(p, 'distill', file);
+  if (done) return { file, record: done, reused: true };
+  const record = await startDistillJob(p.worker, { ...p.common, ...options, out: file, log: path.join(p.out, `${name}.jsonl`) } as DistillOptions, { onProgress: progress(name) }).done;
+  need(p, record, `distilling ${name}`);
+  return { file, record, reused: false };
+}
+
+/** p50 at batch 1, seq 128, all cores, in the model's own worker; recorded. */
+export async function latency(p: Pipeline, model: string, runs = 100): Promise<number> {
+  const run = await startBenchmarkJob(p.worker, {
+    model, batches: [1], seqs: [128], threads: [p.threads], warmup: 10, runs,
+    session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
+  }).done;
+  if (run.status !== 'complete' || !run.results[0]) throw new Error(`benchmark of ${model}: ${run.status} ${run.error ?? ''}`);
+  saveRunIn(p.runs, benchmarkRecord(run));
+  return run.results[0].stats.p50;
+}
+
+export const finalAccuracy = (r: RunRecord<'train'> | RunRecord<'distill'>) => r.result.evals[r.result.evals.length - 1]?.accuracy ?? NaN;
+
+/** The SST-2 teacher and students both benches use. */
+export const TEACHER_CONFIG: EncoderConfig = { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 128, numLabels: 2, dropout: 0.1, seed: 1 };
+
+/** The students, as both benches distil them (steps for each training stage). */
+export function studentPlans(teacherFile: string, steps: number): Record<'distilbert' | 'tinybert' | 'albert' | 'mobilebert', { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {
+  return {
+    distilbert: { label: 'DistilBERT-style (2 of 4 layers, copied)', options: { recipe: 'distilbert', teacher: teacherFile, layers: 2, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    tinybert: { label: 'TinyBERT-style (2 layers, width 128)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 512, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    albert: { label: 'ALBERT-style (1 shared layer, E = 128)', options: { recipe: 'albert', teacher: teacherFile, embedding: 128, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    mobilebert: { label: 'MobileBERT-style (bottleneck 64, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, bottleneck: 64, ffns: 2, intermediate: 256, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+  };
+}
