@@ -130,6 +130,7 @@ function candidateOf(index: GraphIndex, n: NodeSpec): Candidate | SkippedNode | 
   const [a, b, c] = n.inputs;
   const source = resolveWeight(index, b);
   if (!source) {
+    if (index.producer.get(b)?.opType === 'Constant') return skip('its weight is a Constant node, not an initializer; left float');
     return skip(resolveWeight(index, a) ? 'its constant is the first input (A); only a constant B is quantized' : 'both inputs are computed at run time (activation x activation, as in attention)');
   }
   if (resolveWeight(index, a)) return skip('both inputs are constants');
@@ -227,11 +228,10 @@ export function quantizeDynamic(spec: ModelSpec, options: QuantizeOptions = {}):
       const b = c.transposed ? transposeMatrix(w.values as Float32Array, rows, cols) : (w.values as Float32Array);
       const [k, n] = c.transposed ? [cols, rows] : [rows, cols];
       const qw = quantizeMatrix(b, k, n, { type: weightType, perChannel, reduceRange });
-      const base = w.name;
-      const q: TensorSpec = { name: index.unique(`${base}_quantized`), dtype: weightType, dims: [k, n], values: qw.values };
+      const q: TensorSpec = { name: index.unique(`${w.name}_quantized`), dtype: weightType, dims: [k, n], values: qw.values };
       const scaleDims = perChannel ? [n] : [];
-      const scale: TensorSpec = { name: index.unique(`${base}_scale`), dtype: 'float32', dims: scaleDims, values: qw.scale };
-      const zp: TensorSpec = { name: index.unique(`${base}_zero_point`), dtype: weightType, dims: scaleDims, values: qw.zeroPoint };
+      const scale: TensorSpec = { name: index.unique(`${w.name}_scale`), dtype: 'float32', dims: scaleDims, values: qw.scale };
+      const zp: TensorSpec = { name: index.unique(`${w.name}_zero_point`), dtype: weightType, dims: scaleDims, values: qw.zeroPoint };
       entry = { q, scale, zp, firstNode: label };
       quantizedTensors.set(key, entry);
       newInits.push(q, scale, zp);
