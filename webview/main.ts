@@ -17,7 +17,8 @@ import { createStore } from './shared/store';
 import { cardReducer, initialCardState, type CardAction, type CardState } from './card-state';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatCount, formatMacs, formatMacsShort,
-  layerChart, layerMap, parseSeq, summaryOf, TensorTable, type Fact, type LayerMap, type SortDir, type TensorSortKey,
+  layerChart, layerMap, parseSeq, quantizationView, summaryOf, TensorTable, type Fact, type LayerMap, type QuantizationRowView,
+  type SortDir, type TensorSortKey,
 } from './view-model';
 import { vscodeApi as vscode } from './shared/vscode-api';
 
@@ -224,6 +225,9 @@ function showCard(card: ModelCard, fileName: string): void {
         h('th', { scope: 'row', class: 'mono' }, r.field), h('td', { class: 'num' }, r.config), h('td', { class: 'num' }, r.weights),
         h('td', null, h('span', { class: `status status-${r.status}` }, h('span', { class: 'status-icon', 'aria-hidden': 'true' }, r.status === 'agrees' ? '✓' : r.status === 'disagrees' ? '✕' : '–'), r.statusText))))))) : null);
 
+  // -- quantization (quantized models only)
+  const quantization = quantizationSection(card);
+
   // -- tensors
   const tensors = tensorSection(card);
 
@@ -235,6 +239,7 @@ function showCard(card: ModelCard, fileName: string): void {
       h('div', { class: 'stack' }, evidence, config),
       h('div', { class: 'stack' }, details, dtypes)),
     components,
+    quantization,
     layers,
     tensors.section);
 
@@ -305,6 +310,43 @@ function showCard(card: ModelCard, fileName: string): void {
     if (ui.seq !== undefined && ui.seq !== flops.seq) { seqField.value = String(ui.seq); void applySeq(); }
     return () => { stopTheme(); for (const c of charts.splice(0)) c.destroy(); };
   });
+}
+
+const QUANT_MARK: Record<QuantizationRowView['state'], { cls: string; icon: string; text: string }> = {
+  all: { cls: 'status-agrees', icon: '✓', text: 'all quantized' },
+  some: { cls: 'status-unchecked', icon: '–', text: 'partly' },
+  none: { cls: 'status-unchecked', icon: '–', text: 'float' },
+};
+
+/** Which weights are integers, by component and by layer, and the bytes that saved. */
+function quantizationSection(card: ModelCard): HTMLElement | null {
+  const view = quantizationView(card);
+  if (!view) return null;
+  const mark = (r: QuantizationRowView) => {
+    const m = QUANT_MARK[r.state];
+    return h('span', { class: `status ${m.cls}` }, h('span', { class: 'status-icon', 'aria-hidden': 'true' }, m.icon), m.text);
+  };
+  const head = (first: string) => h('thead', null, h('tr', null,
+    h('th', { scope: 'col' }, first), h('th', { scope: 'col', class: 'num' }, 'Quantized'), h('th', { scope: 'col', class: 'num' }, 'Float bytes'),
+    h('th', { scope: 'col', class: 'num' }, 'Now'), h('th', { scope: 'col', class: 'num' }, 'Saved'), h('th', { scope: 'col' }, 'State')));
+  const cells = (r: QuantizationRowView) => [
+    h('td', { class: 'num', testid: 'quantization-count' }, r.quantizedText), h('td', { class: 'num' }, r.beforeText),
+    h('td', { class: 'num' }, r.afterText), h('td', { class: 'num', testid: 'quantization-saved' }, r.savedText), h('td', null, mark(r))];
+  return h('section', { id: 'quantization', class: 'panel', testid: 'quantization', 'aria-labelledby': 'quantization-h' },
+    h('h2', { id: 'quantization-h' }, 'Quantization'),
+    h('p', { testid: 'quantization-headline' }, view.headline),
+    h('dl', { class: 'facts', testid: 'quantization-facts' }, ...view.facts.map(fact)),
+    h('div', { class: 'split' },
+      h('div', { class: 'table-wrap' }, h('table', { class: 'data', testid: 'quantization-components' },
+        h('caption', { class: 'visually-hidden' }, 'Quantized weight matrices by component'),
+        head('Component'),
+        h('tbody', null, ...view.components.map((r) => h('tr', { testid: 'quantization-component-row', 'data-component': r.key, 'data-state': r.state },
+          h('th', { scope: 'row' }, r.key), ...cells(r)))))),
+      view.layers.length ? h('div', { class: 'table-wrap scroll-y', tabindex: 0, role: 'region', 'aria-label': 'Quantization by layer' }, h('table', { class: 'data', testid: 'quantization-layers' },
+        h('caption', { class: 'visually-hidden' }, 'Quantized weight matrices by executed layer'),
+        head('Layer'),
+        h('tbody', null, ...view.layers.map((r) => h('tr', { testid: 'quantization-layer-row', 'data-layer': r.key, 'data-state': r.state },
+          h('th', { scope: 'row', class: 'num' }, r.key), ...cells(r)))))) : null));
 }
 
 function tile(f: Fact, extra?: HTMLElement): HTMLElement {

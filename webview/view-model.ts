@@ -279,6 +279,68 @@ export function layerChart(map: LayerMap): LayerChartData {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Quantization
+
+export interface QuantizationRowView {
+  /** The component name, or the layer index as text. */
+  key: string;
+  /** 'all' quantized, 'some', or 'none' (float matrices only). */
+  state: 'all' | 'some' | 'none';
+  /** '6 of 6'. */
+  quantizedText: string;
+  beforeText: string;
+  afterText: string;
+  /** '−75.0%' of the quantized weights' float bytes, or '' when nothing here is quantized. */
+  savedText: string;
+  /** The layer's weight set, for layer rows. */
+  weights?: string;
+}
+
+export interface QuantizationView {
+  /** One line: what is quantized and what it saved. */
+  headline: string;
+  facts: Fact[];
+  components: QuantizationRowView[];
+  layers: QuantizationRowView[];
+}
+
+function quantRow(key: string, share: { quantized: number; float: number; bytesBefore: number; bytesAfter: number }, weights?: string): QuantizationRowView {
+  const all = share.quantized + share.float;
+  return {
+    key,
+    state: share.quantized === 0 ? 'none' : share.float === 0 ? 'all' : 'some',
+    quantizedText: `${formatCount(share.quantized)} of ${formatCount(all)}`,
+    beforeText: share.quantized ? formatBytes(share.bytesBefore) : '—',
+    afterText: share.quantized ? formatBytes(share.bytesAfter) : '—',
+    savedText: share.quantized ? `−${formatPercent(share.bytesBefore - share.bytesAfter, share.bytesBefore)}` : '',
+    ...(weights !== undefined ? { weights } : {}),
+  };
+}
+
+/** What the card says of a quantized model; undefined for a float one. */
+export function quantizationView(card: ModelCard): QuantizationView | undefined {
+  const q = card.quantization;
+  if (!q) return undefined;
+  const types = q.weightTypes.join(', ');
+  const granularity = q.perChannel ? 'per output channel' : 'per tensor';
+  const settings = q.settings ?? {};
+  const facts: Fact[] = [
+    { id: 'quant-weights', label: 'Quantized weights', value: `${formatCount(q.total.quantized)} of ${formatCount(q.total.quantized + q.total.float)} weight matrices`, detail: `${types}, ${granularity}${settings.reduceRange === true ? ', 7-bit (reduce_range)' : ''}` },
+    { id: 'quant-params', label: 'Parameters in integers', value: formatCount(q.params.quantized), detail: `${formatCount(q.params.float)} stay float (embeddings, norms, biases${q.byComponent.head.float ? ', the head' : ''})` },
+    { id: 'quant-bytes', label: 'Bytes of those weights', value: `${formatBytes(q.bytes.before)} → ${formatBytes(q.bytes.after)}`, detail: `${formatBytes(q.bytes.saved)} saved (${formatPercent(q.bytes.saved, q.bytes.before)}), scales and zero points included` },
+    { id: 'quant-bookkeeping', label: 'Scales and zero points', value: `${formatCount(q.quantParams.tensors)} tensors`, detail: `${formatBytes(q.quantParams.bytes)}, not parameters` },
+  ];
+  const components = COMPONENT_ORDER
+    .filter((c) => q.byComponent[c].quantized + q.byComponent[c].float > 0)
+    .map((c) => quantRow(c, q.byComponent[c]));
+  const layers = q.byLayer.map((l) => quantRow(String(l.index), l, l.weights));
+  return {
+    headline: `${formatCount(q.total.quantized)} weight ${q.total.quantized === 1 ? 'matrix' : 'matrices'} in ${types}: ${formatBytes(q.bytes.before)} → ${formatBytes(q.bytes.after)}, ${formatBytes(q.bytes.saved)} saved`,
+    facts, components, layers,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dtypes and config.json
 
 export interface DtypeRowView {
@@ -491,6 +553,8 @@ function viewOf(t: IndexedTensor): TensorRowView {
   const r = t.row;
   const notes: string[] = [];
   if (r.tiedTo) notes.push(`tied to ${r.tiedTo}`);
+  if (r.quantization?.role === 'weight') notes.push('quantized weight');
+  else if (r.quantization) notes.push(`${r.quantization.role === 'scale' ? 'scale' : 'zero point'}${r.quantization.of ? ` of ${r.quantization.of}` : ''}`);
   if (!r.isParam) notes.push('not a parameter');
   if (r.uses > 1 && !r.layers.length) notes.push(`used ${r.uses}x`);
   return {

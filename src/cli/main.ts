@@ -72,6 +72,18 @@ commands:
       the model files, so it rebuilds without retraining. Missing and stale figures are marked.
       --html writes one self-contained file with the accuracy-latency frontier, parameters per
       component and the layer maps.
+  quantize <model.onnx> --out model.int8.onnx [--per-channel] [--exclude NAME[,NAME..]]...
+        [--weight-type int8|uint8] [--keep-head | --quantize-head] [--reduce-range | --no-reduce-range]
+        [--eval D --tokenizer tokenizer.json] [--text-column C] [--label-column C] [--max-length N]
+        [--threads N] [--json] [--timeout S] [--runs-dir DIR | --no-run-record]
+      Dynamic int8 quantization, in a worker process: every MatMul and Gemm with a constant weight
+      becomes DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul (onnxruntime fuses it into
+      com.microsoft DynamicQuantizeMatMul), weights symmetric int8 per tensor (--per-channel: per
+      output column), activations uint8 quantized at run time; every other op stays float. The
+      classifier head stays float unless --quantize-head; --exclude keeps nodes or weights float by
+      name. reduce_range (7-bit weights) defaults on where the CPU has no VNNI (x86 AVX2 saturates
+      u8 x s8 pair sums). Prints what was quantized, bytes before and after, what onnxruntime fuses;
+      --eval compares both models' accuracy and argmax agreement on labelled rows.
   convert <model> --out model.onnx [--hf-out DIR] [--tokenizer tokenizer.json] [--no-check]
       Any BERT, DistilBERT, ALBERT or MobileBERT sequence classifier (ONNX from the builder or
       PyTorch's exporter, .safetensors, pytorch_model.bin, a Hugging Face folder) as the graph
@@ -125,6 +137,10 @@ export async function main(args: string[], write: (s: string) => void = (s) => p
       case 'report': {
         const { parseReport, runReport } = await import('./report-command');
         return await runReport(parseReport(rest), write);
+      }
+      case 'quantize': {
+        const { parseQuantize, runQuantize } = await import('./quantize-command');
+        return await runQuantize(parseQuantize(rest), write);
       }
       case 'convert': {
         const { parseConvert, runConvert } = await import('./convert-command');

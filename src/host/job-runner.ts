@@ -130,7 +130,7 @@ export function startJob<K extends JobKind>(workerPath: string, kind: K, params:
   };
 }
 
-const WHAT: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training', distill: 'distillation' };
+const WHAT: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training', distill: 'distillation', quantize: 'quantization' };
 
 /** How a worker that never answered ended, in words a user can act on. */
 export function howItEnded(kind: JobKind, exit: string): string {

@@ -7,6 +7,7 @@ import { RunningJobs } from './job-registry';
 import './jobs/benchmark-job';
 import './jobs/train-job';
 import './jobs/distill-job';
+import './jobs/quantize-job';
 
 if (!process.send) {
   process.stderr.write('worker.js is started by the extension host with an IPC channel\n');

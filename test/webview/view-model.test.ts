@@ -1,15 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { openModel } from '../../src/core/open-model';
 import { analyzeModel, type ModelCard } from '../../src/core/analysis/model-card';
 import type { TensorRow } from '../../src/core/analysis/rows';
 import {
   componentChart, componentRows, configRows, configSummary, dtypeRows, formatBytes, formatCount, formatIndexList,
-  formatMacs, formatPercent, formatShape, layerChart, layerMap, parseSeq, setLetter, summaryOf, TensorTable,
+  formatMacs, formatPercent, formatShape, layerChart, layerMap, parseSeq, quantizationView, setLetter, summaryOf, TensorTable,
 } from '../../webview/view-model';
+import { forwardSpecFromModel } from '../../src/core/onnx/forward-spec';
+import { writeModel } from '../../src/core/onnx/onnx-writer';
+import { quantizeDynamic } from '../../src/core/quantize/quantize-dynamic';
 
 const CORPUS = path.resolve(__dirname, '../../../shared/corpus/bert-family');
 if (!existsSync(CORPUS)) throw new Error(`the shared corpus is missing at ${CORPUS}: clone the repo beside shared/`);
@@ -385,4 +389,82 @@ test('a hostile tensor name and metadata come through unchanged', async () => {
   const s = summaryOf(c);
   assert.equal(s.details.find((f) => f.id === 'meta-note')?.value, '<b>meta</b>');
   assert.equal(s.evidence[s.evidence.length - 1], '<i>evidence</i>');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Quantized models
+
+/** The shared model quantized (head kept float, as by default), and its card. */
+async function quantizedCard(name: string, perChannel = false): Promise<ModelCard> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcl-vm-quant-'));
+  try {
+    const file = path.join(dir, `${name}.int8.onnx`);
+    writeModel(file, quantizeDynamic(forwardSpecFromModel(await openModel(path.join(CORPUS, name, 'model.onnx'))), { perChannel }).spec);
+    return analyzeModel(await openModel(file));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('quantization view: nothing for a float model', async () => {
+  for (const name of Object.keys(TOTALS)) assert.equal(quantizationView(await card(name)), undefined, name);
+});
+
+test('quantization view of bert-mini int8: facts, components (head kept float), layers, the bytes saved', async () => {
+  const c = await quantizedCard('bert-mini');
+  const v = quantizationView(c)!;
+  assert.ok(v);
+  // The card's parameters are the float model's.
+  assert.equal(headline(c, 'total-params')?.value, TOTALS['bert-mini']);
+  const q = c.quantization!;
+  assert.equal(v.headline, `13 weight matrices in int8: ${formatBytes(q.bytes.before)} → ${formatBytes(q.bytes.after)}, ${formatBytes(q.bytes.saved)} saved`);
+  const ids = v.facts.map((f) => f.id);
+  assert.deepEqual(ids, ['quant-weights', 'quant-params', 'quant-bytes', 'quant-bookkeeping']);
+  const summaryIds = new Set([...summaryOf(c).headline, ...summaryOf(c).details].map((f) => f.id));
+  for (const id of ids) assert.equal(summaryIds.has(id), false, `${id} is a distinct testid`);
+  assert.equal(v.facts[0].value, '13 of 14 weight matrices');
+  assert.equal(v.facts[0].detail, 'int8, per tensor');
+  assert.equal(v.facts[1].value, formatCount(q.params.quantized));
+  assert.match(v.facts[1].detail ?? '', /the head/);
+  assert.equal(v.facts[3].value, '26 tensors');
+  assert.match(v.facts[3].detail ?? '', /not parameters/);
+
+  assert.deepEqual(v.components.map((r) => [r.key, r.state, r.quantizedText]), [['encoder', 'all', '12 of 12'], ['pooler', 'all', '1 of 1'], ['head', 'none', '0 of 1']]);
+  const head = v.components.find((r) => r.key === 'head')!;
+  assert.equal(head.savedText, '');
+  assert.equal(head.beforeText, '—');
+  const enc = q.byComponent.encoder;
+  assert.equal(v.components[0].beforeText, formatBytes(enc.bytesBefore));
+  assert.equal(v.components[0].savedText, `−${formatPercent(enc.bytesBefore - enc.bytesAfter, enc.bytesBefore)}`);
+
+  assert.equal(v.layers.length, 2);
+  for (const l of v.layers) {
+    assert.equal(l.state, 'all');
+    assert.equal(l.quantizedText, '6 of 6');
+    assert.match(l.weights ?? '', /^layer\.\d$/);
+    // 4 bytes an element down to 1, plus a 4-byte scale and a 1-byte zero point per matrix: ~75%.
+    assert.match(l.savedText, /^−7[45]\.\d%$/);
+  }
+});
+
+test('quantization view: per channel, and ALBERT\'s shared layer repeated in every executed layer', async () => {
+  const pc = quantizationView(await quantizedCard('bert-mini', true))!;
+  assert.equal(pc.facts[0].detail, 'int8, per output channel');
+  const albert = quantizationView(await quantizedCard('albert-mini'))!;
+  assert.equal(albert.layers.length, 3);
+  assert.deepEqual(albert.layers.map((l) => l.weights), ['group.0.inner.0', 'group.0.inner.0', 'group.0.inner.0']);
+  assert.ok(albert.layers.every((l) => l.quantizedText === albert.layers[0].quantizedText && l.state === 'all'));
+});
+
+test('tensor rows of a quantized model say which is the integer weight and whose scale a scale is', async () => {
+  const c = await quantizedCard('bert-mini');
+  const t = new TensorTable(c.tensors);
+  const w = t.query({ search: 'onnx::MatMul_306_quantized' }).rows[0];
+  assert.equal(w.note, 'quantized weight');
+  assert.equal(w.resolvedName, 'bert.encoder.layer.0.attention.self.query.weight');
+  assert.equal(w.dtype, 'int8');
+  const scale = t.query({ search: 'onnx::MatMul_306_scale' }).rows[0];
+  assert.equal(scale.note, 'scale of onnx::MatMul_306_quantized; not a parameter');
+  assert.equal(scale.layers, '0');
+  assert.equal(t.query({ search: 'dtype:int8' }).matched, 26, '13 weights and their 13 zero points');
 });

@@ -8,6 +8,9 @@ import { detectFamily, type FamilyResult } from './family';
 import { architectureOf, type Architecture } from './architecture';
 import { estimateFlops, type FlopsReport } from './flops';
 import { compareConfig, type ConfigCheck } from './config-check';
+import { quantizedTensors } from './quantization';
+import { quantizationSummary, type QuantizationSummary } from './quantization-summary';
+import { isAnonymous } from './tensor-roles';
 
 export interface ModelCard {
   path: string;
@@ -40,6 +43,8 @@ export interface ModelCard {
   configPath?: string;
   configCheck: ConfigCheck[];
   tensors: TensorRow[];
+  /** For a quantized model: which weights are integers, where, and the bytes that saves. */
+  quantization?: QuantizationSummary;
   warnings: string[];
 }
 
@@ -52,6 +57,7 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
   const seq = options.seq ?? 128;
   const warnings = [...model.warnings];
   const graph = model.onnx ? attributeOnnx(model) : new Map<string, GraphUse>();
+  const quantized = model.onnx ? quantizedTensors(model) : new Map<string, never>();
 
   // Tied storage: the first tensor seen owns it; later ones are aliases counted zero times.
   const storageOwner = new Map<string, string>();
@@ -61,12 +67,19 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
   let scalarConstants = 0;
   for (const t of model.tensors) {
     const use = graph.get(t.name);
-    const resolvedName = use?.inferredName ?? t.name;
+    const q = quantized.get(t.name);
+    // A quantized weight answers to its float weight's name: `<name>_quantized` as onnxruntime's
+    // quantizer (and this tool's) names it, or what the graph says of an anonymous one.
+    const stripped = q?.role === 'weight' ? t.name.replace(/_quantized$/, '') : t.name;
+    const resolvedName = q?.role === 'weight' && !isAnonymous(stripped) ? stripped : use?.inferredName ?? t.name;
     const place = placeOf(resolvedName);
     const floatLike = isWeightDType(t.dtype);
+    // Scales and zero points are the quantization's bookkeeping, counted apart from parameters.
+    const quantParam = q !== undefined && q.role !== 'weight';
     // Exporters fold scalars (epsilon, sqrt(d)) into Constant nodes; they are not parameters.
-    const isParam = floatLike && (t.origin !== 'constant' || t.elements >= 2);
-    if (!floatLike) { integerTensors++; integerElements += t.elements; }
+    const isParam = !quantParam && floatLike && (t.origin !== 'constant' || t.elements >= 2);
+    if (quantParam) { /* counted in the quantization summary */ }
+    else if (!floatLike) { integerTensors++; integerElements += t.elements; }
     else if (!isParam) scalarConstants++;
     let tiedTo: string | undefined;
     if (t.storageKey) {
@@ -78,7 +91,17 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
       name: t.name, resolvedName, shape: t.shape, dtype: t.dtype, elements: t.elements, bytes: t.byteLength,
       component: place.component, layers: [], role: roleOf(resolvedName), isParam, uses: use ? Math.max(use.uses, 1) : 1,
       tiedTo, layout: use?.layout ?? (t.origin === 'initializer' || t.origin === 'constant' ? undefined : 'out-in'), origin: t.origin,
+      ...(q ? { quantization: { role: q.role, ...(q.of ? { of: q.of } : {}) } } : {}),
     });
+  }
+  // A scale or zero point is placed with its weight, named after the weight's resolved name.
+  const rowByName = new Map(rows.map((r) => [r.name, r]));
+  for (const r of rows) {
+    const of = r.quantization?.of ? rowByName.get(r.quantization.of) : undefined;
+    if (!of || r.quantization?.role === 'weight') continue;
+    r.resolvedName = `${of.resolvedName}_${r.quantization?.role === 'scale' ? 'scale' : 'zero_point'}`;
+    r.component = of.component;
+    r.role = 'other';
   }
 
   const byKey = new Map<string, { order: number; rows: TensorRow[] }>();
@@ -112,6 +135,10 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
     if (same.length > 1) l.sharedWith = same.filter((i) => i !== l.index);
   }
   for (const [key, set] of layerSets) for (const r of set.rows) r.layers = setToLayers.get(key) ?? [];
+  for (const r of rows) {
+    const of = r.quantization?.of ? rowByName.get(r.quantization.of) : undefined;
+    if (of && r.quantization?.role !== 'weight') r.layers = of.layers;
+  }
 
   const byComponent = Object.fromEntries(COMPONENTS.map((c) => [c, 0])) as Record<Component, number>;
   let total = 0;
@@ -143,6 +170,7 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
   const architecture = architectureOf(model, rows, layers, layerSets.length);
   const family = detectFamily(model, rows, architecture);
   const flops = estimateFlops(rows, layers, architecture, seq);
+  const quantization = quantizationSummary(rows, layers, model.metadata);
   return {
     path: model.path,
     weightsPath: model.weightsPath,
@@ -165,6 +193,7 @@ export function analyzeModel(model: ModelFile, options: AnalyzeOptions = {}): Mo
     configPath: model.configPath,
     configCheck: model.config ? compareConfig(model.config, architecture) : [],
     tensors: rows,
+    ...(quantization ? { quantization } : {}),
     warnings,
   };
 }

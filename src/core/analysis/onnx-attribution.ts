@@ -1,5 +1,6 @@
 import type { ModelFile, OnnxNode } from '../model';
 import { isAnonymous } from './tensor-roles';
+import { QUANTIZED_MATMULS } from './quantization';
 
 /** What the graph says about one stored tensor. */
 export interface GraphUse {
@@ -41,7 +42,8 @@ export function attributeOnnx(model: ModelFile): Map<string, GraphUse> {
     const visit = (value: string, transposed: boolean, depth: number): void => {
       if (depth > 8) return;
       for (const n of consumers.get(value) ?? []) {
-        if (PASS_THROUGH.has(n.opType)) visit(n.outputs[0], transposed, depth + 1);
+        // A QDQ model's weight reaches its MatMul through DequantizeLinear.
+        if (PASS_THROUGH.has(n.opType) || (n.opType === 'DequantizeLinear' && n.inputs[0] === value)) visit(n.outputs[0], transposed, depth + 1);
         else if (n.opType === 'Transpose' && t.shape.length === 2) visit(n.outputs[0], !transposed, depth + 1);
         else computing.push({ node: n, transposed });
       }
@@ -54,7 +56,8 @@ export function attributeOnnx(model: ModelFile): Map<string, GraphUse> {
       const { node, transposed } = first;
       if (node.opType === 'Gather' && node.inputs[0] === t.name) use.gathered = true;
       else if (node.opType === 'MatMul') use.layout = transposed ? 'out-in' : 'in-out';
-      else if (node.opType === 'Gemm') {
+      else if (QUANTIZED_MATMULS.has(node.opType)) use.layout = transposed ? 'out-in' : 'in-out';
+      else if (node.opType === 'Gemm' || node.opType === 'QGemm') {
         const transB = node.attributes.find((a) => a.name === 'transB')?.i ?? 0;
         use.layout = (transB === 1) !== transposed ? 'out-in' : 'in-out';
       }
@@ -78,13 +81,29 @@ function scopeOf(nodeName: string): string {
   return i > 0 ? nodeName.slice(0, i) : '';
 }
 
-/** The named '.bias' added to a MatMul's output: Linear layers export as MatMul then Add(bias). */
+const isBias = (name: string | undefined, named: Set<string>): name is string => !!name && named.has(name) && name.endsWith('.bias') && !isAnonymous(name);
+
+/** Input position of the bias the fused quantized MatMuls take themselves. */
+const FUSED_BIAS: Record<string, number> = { DynamicQuantizeMatMul: 4, MatMulIntegerToFloat: 6 };
+
+/**
+ * The named '.bias' added to a MatMul's output: Linear layers export as MatMul then Add(bias). A
+ * dynamically quantized MatMul adds it after MatMulInteger -> Cast -> Mul, or takes it as an input.
+ */
 function biasAfter(node: OnnxNode, consumers: Map<string, OnnxNode[]>, named: Set<string>): string | undefined {
-  if (node.opType !== 'MatMul') return undefined;
-  for (const next of consumers.get(node.outputs[0]) ?? []) {
+  const fused = FUSED_BIAS[node.opType];
+  if (fused !== undefined && isBias(node.inputs[fused], named)) return node.inputs[fused];
+  let value = node.outputs[0];
+  if (node.opType === 'MatMulInteger') {
+    const cast = (consumers.get(value) ?? []).find((n) => n.opType === 'Cast');
+    const mul = cast ? (consumers.get(cast.outputs[0]) ?? []).find((n) => n.opType === 'Mul') : undefined;
+    if (!mul) return undefined;
+    value = mul.outputs[0];
+  } else if (node.opType !== 'MatMul' && fused === undefined) return undefined;
+  for (const next of consumers.get(value) ?? []) {
     if (next.opType !== 'Add') continue;
-    const other = next.inputs.find((i) => i !== node.outputs[0]);
-    if (other && named.has(other) && other.endsWith('.bias') && !isAnonymous(other)) return other;
+    const other = next.inputs.find((i) => i !== value);
+    if (isBias(other, named)) return other;
   }
   return undefined;
 }

@@ -2,6 +2,7 @@
 // the analysis itself so the parts that build them (architecture, family, FLOPs) import no cycle.
 import type { DType, TensorInfo } from '../model';
 import type { Component, Role } from './tensor-roles';
+import type { QuantRole } from './quantization';
 
 export const COMPONENTS: Component[] = ['embeddings', 'encoder', 'pooler', 'head', 'other'];
 
@@ -25,6 +26,11 @@ export interface TensorRow {
   tiedTo?: string;
   layout?: 'in-out' | 'out-in';
   origin: TensorInfo['origin'];
+  /**
+   * In a quantized model: an integer weight (a parameter), or a scale or zero point (not one), with
+   * the weight it belongs to.
+   */
+  quantization?: { role: QuantRole; of?: string };
 }
 
 export interface LayerRow {

@@ -6,11 +6,13 @@ import type { TrainOptions, TrainResult } from '../training/trainer';
 import type { TrainProgress } from '../training/progress';
 import type { DistillOptions } from '../distill/distill-options';
 import type { DistillResult } from '../distill/distill';
+import type { QuantizeJobOptions, QuantizeProgress, QuantizeResult } from '../quantize/quantize-model';
 
 export interface JobKinds {
   benchmark: { params: BenchmarkPlan; progress: BenchmarkProgress; result: BenchmarkRun };
   train: { params: TrainOptions; progress: TrainProgress; result: TrainResult };
   distill: { params: DistillOptions; progress: TrainProgress; result: DistillResult };
+  quantize: { params: QuantizeJobOptions; progress: QuantizeProgress; result: QuantizeResult };
 }
 
 export type JobKind = keyof JobKinds;
@@ -18,7 +20,7 @@ export type JobParams<K extends JobKind> = JobKinds[K]['params'];
 export type JobProgress<K extends JobKind> = JobKinds[K]['progress'];
 export type JobResult<K extends JobKind> = JobKinds[K]['result'];
 
-export const JOB_KINDS: readonly JobKind[] = ['benchmark', 'train', 'distill'];
+export const JOB_KINDS: readonly JobKind[] = ['benchmark', 'train', 'distill', 'quantize'];
 
 export function isJobKind(x: unknown): x is JobKind {
   return typeof x === 'string' && (JOB_KINDS as readonly string[]).includes(x);

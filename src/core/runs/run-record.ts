@@ -1,4 +1,4 @@
-// Saved runs: every job (benchmark, training, and the kinds to come) is one JSON file
+// Saved runs: every job (benchmark, training, distillation, quantization) is one JSON file
 // `{schema, kind, id, created, model {path, sha256, ...}, settings, environment, status, result}`,
 // written atomically (a crash never leaves a half-written run where a good one was) and
 // validated on load, with errors naming the file. Benchmark runs saved before run records
@@ -11,6 +11,7 @@ import { isJobKind, type JobKind, type JobParams, type JobStatus } from '../jobs
 import type { BenchmarkRun, ConfigResult, EnvironmentRecord } from '../benchmark/types';
 import type { EvalLog, StepLog, TrainResult } from '../training/trainer';
 import type { DistillResult } from '../distill/distill';
+import type { QuantizeResult } from '../quantize/quantize-model';
 
 export const RUN_SCHEMA = 'compression-lab.run/1';
 export const LEGACY_BENCHMARK_SCHEMA = 'compression-lab.benchmark-run/1';
@@ -31,6 +32,8 @@ export interface RunResults {
   benchmark: { results: ConfigResult[] };
   train: Partial<TrainResult> & TrainingHistory;
   distill: Partial<DistillResult> & TrainingHistory;
+  /** Empty when the job failed before answering. */
+  quantize: Partial<QuantizeResult>;
 }
 
 export interface TrainingHistory {
@@ -92,7 +95,9 @@ export function runFileName(of: BenchmarkRun | Pick<AnyRunRecord, 'kind' | 'crea
  */
 export function worthRecording(record: AnyRunRecord): boolean {
   if (record.status !== 'failed') return true;
-  return record.kind === 'benchmark' ? record.result.results.length > 0 : record.result.history.length > 0;
+  if (record.kind === 'benchmark') return record.result.results.length > 0;
+  if (record.kind === 'quantize') return record.result.report !== undefined;
+  return record.result.history.length > 0;
 }
 
 /** Writes the record to `file` (temp file, fsync, rename), creating the folder when needed. */
@@ -150,10 +155,23 @@ function trainResultProblem(result: unknown): string | undefined {
   return undefined;
 }
 
+function quantizeResultProblem(result: unknown): string | undefined {
+  if (!isObj(result)) return 'result is missing';
+  if (result.report === undefined) return undefined;
+  const report = result.report;
+  if (!isObj(report) || !Array.isArray(report.quantized) || !Array.isArray(report.skipped)) return 'result.report: needs quantized and skipped lists';
+  for (const [i, q] of report.quantized.entries()) {
+    if (!isObj(q) || typeof q.node !== 'string' || typeof q.weight !== 'string' || !isNum(q.bytesBefore) || !isNum(q.bytesAfter)) return `result.report.quantized[${i}]: needs node, weight, bytesBefore and bytesAfter`;
+  }
+  if (result.files !== undefined && (!isObj(result.files) || !isNum(result.files.before) || !isNum(result.files.after))) return 'result.files: needs before and after';
+  return undefined;
+}
+
 const RESULT_PROBLEM: Record<JobKind, (result: unknown) => string | undefined> = {
   benchmark: (r) => (isObj(r) ? benchmarkResultsProblem(r.results) : 'result is missing'),
   train: trainResultProblem,
   distill: trainResultProblem,
+  quantize: quantizeResultProblem,
 };
 
 function commonProblem(x: Record<string, unknown>): string | undefined {
@@ -165,7 +183,7 @@ function commonProblem(x: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-const KIND_WORDS: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training', distill: 'distillation' };
+const KIND_WORDS: Record<JobKind, string> = { benchmark: 'benchmark', train: 'training', distill: 'distillation', quantize: 'quantization' };
 
 /** Structural check of a parsed run file, either schema; the first problem found, if any. */
 export function runProblem(x: unknown, want?: JobKind): string | undefined {

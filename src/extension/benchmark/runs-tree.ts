@@ -8,6 +8,7 @@ const KIND: Record<JobKind, { label: string; icon: string }> = {
   benchmark: { label: 'benchmark', icon: 'pulse' },
   train: { label: 'fine-tune', icon: 'mortar-board' },
   distill: { label: 'distil', icon: 'beaker' },
+  quantize: { label: 'quantize', icon: 'file-binary' },
 };
 
 /** What a run achieved, in a few words for the list. */
@@ -15,6 +16,10 @@ function summary(r: AnyRunRecord): string {
   if (r.kind === 'benchmark') {
     const best = r.result.results[0];
     return `${r.result.results.length} config${r.result.results.length === 1 ? '' : 's'}${best ? ` · p50 ${best.stats.p50.toFixed(2)} ms` : ''}`;
+  }
+  if (r.kind === 'quantize') {
+    const q = r.result;
+    return q.files?.after ? `${q.report?.quantized.length ?? 0} weights · ${(q.files.after / 1e6).toFixed(1)} MB` : 'no output';
   }
   const last = r.result.history[r.result.history.length - 1];
   const acc = r.result.evals[r.result.evals.length - 1]?.accuracy;
