@@ -73,13 +73,14 @@ commands:
       --html writes one self-contained file with the accuracy-latency frontier, parameters per
       component and the layer maps.
   quantize <model.onnx> --out model.int8.onnx [--per-channel] [--exclude NAME[,NAME..]]...
-        [--weight-type int8|uint8] [--keep-head | --quantize-head] [--reduce-range | --no-reduce-range]
+        [--weight-type int8|uint8] [--keep-head | --quantize-head] [--keep-embeddings] [--reduce-range | --no-reduce-range]
         [--eval D --tokenizer tokenizer.json] [--text-column C] [--label-column C] [--max-length N]
         [--threads N] [--json] [--timeout S] [--runs-dir DIR | --no-run-record]
       Dynamic int8 quantization, in a worker process: every MatMul and Gemm with a constant weight
       becomes DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul (onnxruntime fuses it into
       com.microsoft DynamicQuantizeMatMul), weights symmetric int8 per tensor (--per-channel: per
-      output column), activations uint8 quantized at run time; every other op stays float. The
+      output column), activations uint8 quantized at run time; embedding tables read by Gather become
+      int8 too (one scale per table, dequantized after the lookup; --keep-embeddings: float). The
       classifier head stays float unless --quantize-head; --exclude keeps nodes or weights float by
       name. reduce_range (7-bit weights) defaults on where the CPU has no VNNI (x86 AVX2 saturates
       u8 x s8 pair sums). Prints what was quantized, bytes before and after, what onnxruntime fuses;

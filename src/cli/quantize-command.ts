@@ -13,7 +13,7 @@ import { recordRun, withInterrupt } from './job-terminal';
 import { asUsage, JobFailedError, jobSettingsFromFlags, type JobCliSettings } from './train-command';
 
 const FLAGS = {
-  out: 'string', 'per-channel': 'boolean', exclude: 'string', 'weight-type': 'string', 'keep-head': 'boolean', 'quantize-head': 'boolean',
+  out: 'string', 'per-channel': 'boolean', exclude: 'string', 'weight-type': 'string', 'keep-head': 'boolean', 'quantize-head': 'boolean', 'keep-embeddings': 'boolean',
   'reduce-range': 'boolean', 'no-reduce-range': 'boolean', eval: 'string', tokenizer: 'string', 'text-column': 'string',
   'label-column': 'string', 'max-length': 'string', threads: 'string', json: 'boolean',
   'runs-dir': 'string', 'no-run-record': 'boolean', timeout: 'string',
@@ -60,6 +60,7 @@ export function parseQuantize(argv: string[]): QuantizeCommand {
     weightType: oneOf(flags['weight-type'], 'weight-type', ['int8', 'uint8'] as const),
     exclude: names.length ? names : undefined,
     excludeHead: flags['quantize-head'] ? false : undefined,
+    embeddings: flags['keep-embeddings'] ? false : undefined,
     reduceRange: flags['reduce-range'] ? true : flags['no-reduce-range'] ? false : undefined,
     eval: str(flags.eval),
     tokenizer: str(flags.tokenizer),

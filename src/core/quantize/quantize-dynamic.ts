@@ -40,7 +40,8 @@ export interface QuantizeOptions {
 
 export interface QuantizedNode {
   node: string;
-  op: 'MatMul' | 'Gemm';
+  /** Gather: an embedding table read row by row (quantize-embeddings.ts). */
+  op: 'MatMul' | 'Gemm' | 'Gather';
   /** The float weight's initializer name. */
   weight: string;
   /** The int8/uint8 initializer that replaces it. */

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { openModel } from '../open-model';
 import { forwardSpecFromModel } from '../onnx/forward-spec';
 import { writeModel } from '../onnx/onnx-writer';
+import { quantizeEmbeddings } from './quantize-embeddings';
+import { hashFiles } from '../benchmark/environment';
 import { analyzeModel } from '../analysis/model-card';
 import { OptionsError, UnsupportedModelError, UserError } from '../errors';
 import { checkOutputs } from '../io/output-guard';
@@ -27,6 +29,8 @@ export interface QuantizeJobOptions {
   excludeHead?: boolean;
   /** 7-bit weights; undefined: this CPU's default (cpu.ts). */
   reduceRange?: boolean;
+  /** Embedding tables as int8 too (default true): most of a small model's bytes. */
+  embeddings?: boolean;
   /** Labelled rows to compare the two models on (TSV, CSV or JSONL, as for training). */
   eval?: string;
   tokenizer?: string;
@@ -42,6 +46,8 @@ export type QuantizeProgress =
 
 export interface QuantizeResult {
   out: string;
+  /** Of the quantized model as written, so a later reader can tell its figures still describe the file. */
+  outSha256?: string;
   report: QuantizeReport;
   /** The CPU the defaults were chosen for, and whether reduce_range came from the option or from it. */
   cpu: { features: CpuFeatures; reduceRange: boolean; source: 'option' | 'cpu default'; why: string };
@@ -101,6 +107,10 @@ export async function quantizeModel(o: QuantizeJobOptions, ctx: QuantizeContext 
     if (e instanceof UserError && !(e instanceof OptionsError) && !e.file) throw new UnsupportedModelError(model.weightsPath, e.problem);
     throw e;
   }
+  if (o.embeddings !== false) {
+    const e = quantizeEmbeddings(result.spec);
+    result = { spec: e.spec, report: { ...result.report, quantized: [...result.report.quantized, ...e.quantized], bytes: { before: result.report.bytes.before, after: result.report.bytes.after - e.quantized.reduce((n, q) => n + q.bytesBefore - q.bytesAfter, 0) } } };
+  }
   if (result.report.quantized.length === 0) warnings.push('no MatMul or Gemm weight was quantized; the output is the float model');
   const out = path.resolve(o.out);
   const done: QuantizeResult = {
@@ -113,6 +123,7 @@ export async function quantizeModel(o: QuantizeJobOptions, ctx: QuantizeContext 
   ctx.report({ type: 'stage', stage: 'writing', message: `writing ${o.out}` });
   writeModel(out, result.spec);
   done.files.after = statSync(out).size;
+  done.outSha256 = await hashFiles([out]);
 
   ctx.report({ type: 'stage', stage: 'checking', message: 'loading it in onnxruntime' });
   done.fusion = await checkFusion(out, o.threads ?? 1);

@@ -131,13 +131,20 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
       t.recordedSha256 ??= record.result.outSha256;
     }
   }
-  for (const { file, record } of records.filter((r) => (r.record.kind as string) === 'quantize')) {
-    const rec = record as unknown as { status: string; settings: { model: string; out: string }; result: { accuracy?: number; sourceAccuracy?: number; out?: string } };
-    if (rec.status !== 'complete') continue;
-    const source = rows.get(key(rec.settings.model));
-    const q = row(rec.result.out ?? rec.settings.out, { name: `${source?.name ?? path.basename(rec.settings.model)} int8`, role: 'quantized', technique: 'quantization', how: 'MatMul weights as int8, activations quantized at run time' });
+  for (const { file, record } of byKind('quantize')) {
+    if (record.status !== 'complete') continue;
+    const source = rows.get(key(record.settings.model));
+    const out = record.result.out ?? record.settings.out;
+    const q = row(out, { name: `${source?.name ?? path.basename(record.settings.model)} int8`, role: 'quantized', technique: 'quantization', how: 'MatMul weights as int8, activations quantized at run time (onnxruntime fuses them)' });
     q.runFiles.push(file);
-    if (rec.result.accuracy !== undefined) q.accuracy = rec.result.accuracy;
+    const ev = record.result.evaluation;
+    if (ev) {
+      q.accuracy = ev.accuracy.after;
+      q.notes.push(`argmax agrees with its float model on ${(100 * ev.agreement).toFixed(2)}% of ${ev.examples} rows`);
+      // The float model measured on the same rows, when nothing else said how accurate it is.
+      if (source && source.accuracy === undefined) source.accuracy = ev.accuracy.before;
+    }
+    q.recordedSha256 = record.result.outSha256;
   }
   for (const m of models) {
     if (!rows.has(key(m))) row(m, { name: path.basename(m.toLowerCase().endsWith('model.onnx') ? path.dirname(m) : m), role: rows.size === 0 ? 'teacher' : 'student', technique: rows.size === 0 ? 'baseline' : 'distillation', how: rows.size === 0 ? 'the model being compressed' : 'given by hand' });
