@@ -116,3 +116,13 @@ export function studentPlans(teacherFile: string, steps: number): Record<'distil
     mobilebert: { label: 'MobileBERT-style (bottleneck 64, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, bottleneck: 64, ffns: 2, intermediate: 256, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
   };
 }
+
+/** The model as dynamic int8 beside it (`model.int8.onnx`), compared with its float self on the dev rows; recorded. */
+export async function int8(p: Pipeline, model: string): Promise<{ file: string; record: RunRecord<'quantize'> }> {
+  const { startQuantizeJob } = await import('../src/host/quantize-job');
+  const file = model.replace(/\.onnx$/i, '.int8.onnx');
+  const record = await startQuantizeJob(p.worker, { model, out: file, eval: p.common.eval, tokenizer: p.common.tokenizer, maxLength: p.common.maxLength, threads: p.threads }).done;
+  if (record.status !== 'complete') throw new Error(`quantizing ${model}: ${record.error ?? record.status}`);
+  saveRunIn(p.runs, record);
+  return { file, record };
+}

@@ -1,6 +1,6 @@
 // `compression-lab demo` (npm run demo): the whole pipeline with no input and no network. A
 // built-in review task where word order matters (generated, with a tokenizer made for it), a BERT
-// teacher trained on it, the four classic students distilled from it, int8 variants, latency
+// teacher trained on it, the four classic students distilled from it, their int8 variants, latency
 // measured on this machine, and the compression report (Markdown and HTML). Every step is a job in
 // its own worker process, exactly as the CLI's and the editor's. With --data/--eval/--tokenizer
 // (and optionally --teacher) the same pipeline runs on the user's files.
@@ -18,6 +18,7 @@ import { reportMarkdown } from '../core/report/render-text';
 import { formatDuration } from '../core/format';
 import { startBenchmarkJob } from '../host/benchmark-job';
 import { startDistillJob, startTrainJob } from '../host/train-job';
+import { startQuantizeJob } from '../host/quantize-job';
 import { workerScript } from '../host/worker-path';
 import { loadTokenizer } from '../core/text/tokenizer';
 import { UsageError } from './args';
@@ -102,7 +103,18 @@ export async function runDemo(args: DemoOptions, write: (s: string) => void): Pr
     write(`    ${r.result.student?.params.toLocaleString('en-US')} parameters, dev accuracy ${acc !== undefined ? `${(100 * acc).toFixed(2)}%` : '?'}, agreement with the teacher ${(100 * (r.result.evals[r.result.evals.length - 1]?.agreement ?? 0)).toFixed(1)}%, ${formatDuration(r.result.durationSec ?? 0)}`);
   }
 
-  // 4. Latency of every model on this machine, each in its own worker.
+  // 4. The int8 variant of every model, compared with its float self on the dev rows.
+  stageLine('Quantizing every model to int8 (dynamic, MatMul weights and embeddings)');
+  for (const model of [...models]) {
+    const q = model.replace(/\.onnx$/i, '.int8.onnx');
+    const r = await startQuantizeJob(worker, { model, out: q, eval: evalData, tokenizer, maxLength: common.maxLength, threads }).done;
+    need(r, `quantizing ${model}`);
+    models.push(q);
+    const ev = r.result.evaluation;
+    write(`    ${path.relative(out, q)}: ${((100 * (r.result.files?.after ?? 0)) / (r.result.files?.before ?? 1)).toFixed(0)}% of the size${ev ? `, argmax agrees with the float model on ${(100 * ev.agreement).toFixed(1)}% of the dev rows` : ''}`);
+  }
+
+  // 5. Latency of every model on this machine, each in its own worker.
   stageLine(`Measuring latency (batch 1, sequence ${SEQ}, ${threads} threads, each model in its own worker)`);
   for (const model of models) {
     const run = await startBenchmarkJob(worker, {
@@ -113,7 +125,7 @@ export async function runDemo(args: DemoOptions, write: (s: string) => void): Pr
     saveRunIn(runs, benchmarkRecord(run));
   }
 
-  // 5. The report, rebuilt from the runs just saved.
+  // 6. The report, rebuilt from the runs just saved.
   stageLine('Writing the compression report');
   const report = await buildReport([runs], { batch: 1, seq: SEQ });
   const md = path.join(out, 'report.md');
