@@ -28,7 +28,9 @@ test('quantize: the table of quantized and kept-float nodes, bytes before and af
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /weights int8 \(symmetric, [78]-bit, per tensor\); activations uint8, quantized at run time/);
   assert.match(r.stdout, /reduce_range (on|off) \(cpu default: /);
-  assert.match(r.stdout, /quantized \(13\):/);
+  // 13 MatMuls and the word embeddings (Gather).
+  assert.match(r.stdout, /quantized \(14\):/);
+  assert.match(r.stdout, /bert\.embeddings\.word_embeddings\.weight\s+500 x 32\s+62\.5 KB\s+15\.6 KB/);
   assert.match(r.stdout, /bert\.encoder\.layer\.0\.attention\.self\.query\.weight \(T\)\s+32 x 32\s+4\.00 KB\s+1\.00 KB/);
   assert.match(r.stdout, /kept float \(5\):/);
   assert.match(r.stdout, /classifier\/MatMul\S*\s+MatMul\s+classifier head, kept float/);
@@ -43,7 +45,7 @@ test('quantize: the table of quantized and kept-float nodes, bytes before and af
   const record = JSON.parse(readFileSync(path.join(dir, '.compression-lab', 'runs', runs[0]), 'utf8')) as { kind: string; status: string; result: { report: { quantized: unknown[] }; evaluation: { agreement: number } } };
   assert.equal(record.kind, 'quantize');
   assert.equal(record.status, 'complete');
-  assert.equal(record.result.report.quantized.length, 13);
+  assert.equal(record.result.report.quantized.length, 14);
   assert.ok(record.result.evaluation.agreement > 0);
 });
 

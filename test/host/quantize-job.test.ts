@@ -30,7 +30,9 @@ test('a quantize job streams its stages and ends with a record of what was quant
   assert.equal(record.model.params, record.result.params?.before);
   assert.deepEqual(events.filter((e) => e.type === 'stage').map((e) => e.type === 'stage' && e.stage), ['reading', 'quantizing', 'writing', 'checking', 'evaluating']);
   assert.ok(events.some((e) => e.type === 'eval' && e.done === e.total));
-  assert.equal(record.result.report?.quantized.length, 12);
+  // 12 MatMuls and the word embeddings.
+  assert.equal(record.result.report?.quantized.length, 13);
+  assert.equal(record.result.report?.quantized.filter((q) => q.op === 'Gather').length, 1);
   assert.equal(record.result.evaluation?.examples, 64);
   assert.equal(record.settings.model, MODEL);
   const file = saveRunIn(path.join(dir, 'runs'), record);
