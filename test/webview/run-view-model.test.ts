@@ -49,10 +49,14 @@ test('the elapsed clock runs on from the last message while live, and stands sti
 test('the header: step of total, epoch as a fraction of the plan, speed, time left, elapsed, the progress line', () => {
   const s = run(Array.from({ length: 250 }, (_, i) => step(i + 1, { ms: 100 })));
   const v = headerView(s, 1000);
-  assert.equal(v.stepText, '250 / 1,000');
+  assert.equal(v.stepText, '250');
+  assert.equal(v.stepOf, 'of 1,000');
   assert.equal(v.step, 250);
   assert.equal(v.fraction, 0.25);
-  assert.equal(v.epochText, '1.00 / 4');
+  assert.equal(v.epochText, '1.00');
+  assert.equal(v.epochOf, 'of 4');
+  const bySteps = run([step(1)], { plan: { totalSteps: 1000, stepsPerEpoch: 256, epochs: Number.MAX_SAFE_INTEGER } });
+  assert.equal(headerView(bySteps, 0).epochOf, 'of 4', 'a run bounded by steps lasts the epochs its steps take');
   assert.equal(v.rateText, '10.0 steps/s');
   assert.equal(v.etaText, '1 min 15 s');
   assert.equal(v.elapsedText, '1 min 00 s');

@@ -22,6 +22,8 @@ export interface LineSpec {
   right?: boolean;
   /** Draw each point (evaluations are few). */
   points?: boolean;
+  /** Lines of a higher order are drawn under those of a lower one. */
+  order?: number;
 }
 
 export interface LiveChartOptions {
@@ -29,7 +31,10 @@ export interface LiveChartOptions {
   rightTitle?: string;
   /** The left axis holds shares in 0..1, shown as percentages. */
   percent?: boolean;
+  /** Values in tooltips (axis ticks keep Chart.js's own, which suit their steps). */
   format(y: number): string;
+  /** Ticks of their own (a learning rate's 5e-5). */
+  tick?(y: number): string;
 }
 
 const marksOf = new WeakMap<Chart, StageMark[]>();
@@ -83,6 +88,7 @@ export function createLiveChart(canvas: HTMLCanvasElement, lines: readonly LineS
         tension: 0,
         spanGaps: false,
         yAxisID: l.right ? 'y1' : 'y',
+        order: l.order ?? 0,
       })),
     },
     options: {
@@ -101,13 +107,16 @@ export function createLiveChart(canvas: HTMLCanvasElement, lines: readonly LineS
         y: {
           type: 'linear', grid: grid(t), border: border(t),
           ...(o.percent ? { min: 0, max: 1 } : {}),
-          ticks: { ...ticks(t), maxTicksLimit: 6, callback: (v) => (o.percent ? `${Math.round(Number(v) * 100)}%` : o.format(Number(v))) },
+          ticks: {
+            ...ticks(t), maxTicksLimit: 6,
+            ...(o.percent ? { callback: (v: number | string) => `${Math.round(Number(v) * 100)}%` } : o.tick ? { callback: (v: number | string) => o.tick!(Number(v)) } : {}),
+          },
           title: axisTitle(t, o.yTitle),
         },
         ...(hasRight ? {
           y1: {
             type: 'linear' as const, position: 'right' as const, grid: { drawOnChartArea: false }, border: border(t),
-            ticks: { ...ticks(t), maxTicksLimit: 6, callback: (v: number | string) => o.format(Number(v)) },
+            ticks: { ...ticks(t), maxTicksLimit: 6 },
             title: axisTitle(t, o.rightTitle ?? ''),
           },
         } : {}),
@@ -115,7 +124,8 @@ export function createLiveChart(canvas: HTMLCanvasElement, lines: readonly LineS
       plugins: {
         legend: {
           display: lines.length > 1, position: 'top', align: 'end',
-          labels: { color: t.foreground, font: font(t, -1), boxWidth: 14, boxHeight: 2, padding: 10 },
+          // In the lines' own order, whichever is drawn on top.
+          labels: { color: t.foreground, font: font(t, -1), boxWidth: 14, boxHeight: 2, padding: 10, sort: (a, b) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) },
         },
         tooltip: {
           ...tooltip(t),

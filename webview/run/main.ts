@@ -48,13 +48,14 @@ const progress = createProgress({
 const compareButton = h('vscode-button', { testid: 'compare-button', appearance: 'secondary', hidden: true, on: { click: () => ep.emit('compare', {}) } }, 'Compare with the original') as ButtonElement;
 
 function fact(id: string, label: string): HTMLElement {
-  return h('div', { class: 'run-fact' }, h('dt', null, label), h('dd', { testid: `run-${id}`, class: 'num' }, '—'));
+  return h('div', { class: 'run-fact' }, h('dt', null, label), h('dd', { testid: `run-${id}`, class: 'num' }, '—'), h('dd', { class: 'fact-of muted', testid: `run-${id}-of` }));
 }
 const facts = {
   step: fact('step', 'Step'), epoch: fact('epoch', 'Epoch'), loss: fact('loss', 'Loss'),
   rate: fact('rate', 'Speed'), eta: fact('eta', 'Time left'), elapsed: fact('elapsed', 'Elapsed'),
 };
 const factValue = (f: HTMLElement) => f.querySelector('dd') as HTMLElement;
+const factOf = (f: HTMLElement) => f.querySelector('.fact-of') as HTMLElement;
 const errorBox = h('section', { class: 'callout error', role: 'alert', testid: 'run-error', hidden: true });
 
 interface ChartSlot {
@@ -145,6 +146,8 @@ function drawHeader(s: RunState): void {
   statusTag.className = `status-tag status-${st.status} tone-${st.tone}`;
   statusTag.setAttribute('data-status', st.status);
   text(factValue(facts.step), v.stepText);
+  text(factOf(facts.step), v.stepOf);
+  text(factOf(facts.epoch), v.epochOf);
   factValue(facts.step).setAttribute('data-step', String(v.step ?? 0));
   text(factValue(facts.epoch), v.epochText);
   text(factValue(facts.loss), v.lossText);
@@ -199,13 +202,13 @@ function drawCharts(s: RunState): void {
   const oneTerm = names.length === 2;
   const lossSpecs = names.map((name, i): LineSpec => ({
     name, label: lineLabel(name), color: seriesColor(t, i), width: i === 0 ? 2 : 1.5,
-    // A single term usually equals the total: dashed, it stays visible on top of it.
-    dash: i > 0 && oneTerm ? [6, 4] : undefined,
+    // A single term usually equals the total: dashed and drawn over it, it stays visible.
+    dash: i > 0 && oneTerm ? [6, 4] : undefined, order: i === 0 ? 1 : 0,
   }));
   drawSlot(lossSlot, s.steps, lossSpecs, { yTitle: 'loss', format: (y) => formatLoss(y) }, s);
   if (!lossSlot.note.textContent) text(lossSlot.note, names.length > 1 ? 'total and each term, before weighting' : '');
   const lrSpecs: LineSpec[] = s.steps.series.some((x) => x.name === 'lr') ? [{ name: 'lr', label: 'learning rate', color: seriesColor(t, 2) }] : [];
-  drawSlot(lrSlot, s.steps, lrSpecs, { yTitle: 'learning rate', format: (y) => (y === 0 ? '0' : y.toExponential(1)) }, s);
+  drawSlot(lrSlot, s.steps, lrSpecs, { yTitle: 'learning rate', format: (y) => (y === 0 ? '0' : y.toExponential(2)), tick: (y) => (y === 0 ? '0' : y.toExponential(1)) }, s);
   const e = evalNames(s);
   const evalSpecs: LineSpec[] = [
     ...e.shares.map((name, i): LineSpec => ({ name, label: lineLabel(name), color: seriesColor(t, i === 0 ? 2 : 3), points: true, width: 2 })),
@@ -258,6 +261,9 @@ store.subscribe((s, prev) => {
   // What VS Code hands back after a reload: the run file, and what a record does not keep.
   if (s.header?.runFile && (s.header.runFile !== prev.header?.runFile || s.plan !== prev.plan || s.layerMap !== prev.layerMap)) {
     vscode.setState({ runFile: s.header.runFile, ...(s.plan ? { plan: s.plan } : {}), ...(s.layerMap ? { layerMap: s.layerMap } : {}) });
+  } else if (prev.header?.runFile && s.header && !s.header.runFile) {
+    // A job that failed before doing any work leaves no run file to reopen.
+    vscode.setState({});
   }
   schedule();
 });

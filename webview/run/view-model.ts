@@ -56,10 +56,13 @@ export function formatLoss(x: number | undefined): string {
 
 export interface HeaderView {
   stepText: string;
+  /** 'of 1,000' under the step, when the plan says. */
+  stepOf: string;
   step?: number;
   /** 0..1 of the plan, when known. */
   fraction?: number;
   epochText: string;
+  epochOf: string;
   lossText: string;
   rateText: string;
   etaText: string;
@@ -76,9 +79,10 @@ export function headerView(s: RunState, now: number): HeaderView {
   const t = throughput(s);
   const eta = etaSeconds(s);
   const spe = s.plan?.stepsPerEpoch;
-  const epochs = s.plan?.epochs;
-  const stepText = step === undefined ? DASH : `${formatCount(step)}${total ? ` / ${formatCount(total)}` : ''}`;
-  const epochText = step !== undefined && spe ? `${(step / spe).toFixed(2)}${epochs ? ` / ${epochs}` : ''}` : s.last ? String(s.last.epoch + 1) : DASH;
+  // A run bounded by steps plans "as many epochs as it takes": its length in epochs is the steps'.
+  const epochs = s.plan?.epochs !== undefined && total && spe ? Math.min(s.plan.epochs, Math.ceil(total / spe)) : s.plan?.epochs;
+  const stepText = step === undefined ? DASH : formatCount(step);
+  const epochText = step !== undefined && spe ? (step / spe).toFixed(2) : s.last ? String(s.last.epoch + 1) : DASH;
   const running = s.header?.live;
   const status = statusOf(s).status;
   let progressMessage = s.phase ?? 'Starting';
@@ -95,7 +99,7 @@ export function headerView(s: RunState, now: number): HeaderView {
     else if (status === 'cancelled') endMessage = `Stopped after ${steps}; what was done is kept in the Runs view.`;
   }
   return {
-    stepText, step, fraction: total && step !== undefined ? Math.min(1, step / total) : undefined,
+    stepText, stepOf: total ? `of ${formatCount(total)}` : '', epochOf: epochs ? `of ${formatCount(epochs)}` : '', step, fraction: total && step !== undefined ? Math.min(1, step / total) : undefined,
     epochText, lossText: formatLoss(s.last?.loss),
     rateText: t.stepsPerSec !== undefined ? `${formatRate(t.stepsPerSec)} steps/s` : DASH,
     etaText: eta !== undefined ? formatDuration(eta) : DASH,
