@@ -27,7 +27,7 @@ function liveRun(): LiveRun {
 }
 
 test('the interim record: a valid run file named as the job would name it, cancelled "interrupted", with the curve so far', () => {
-  const base = interimBase({ model, data: path.join(dir, 'd.jsonl'), out, maxSteps: 500 });
+  const base = interimBase('train', model, { model, data: path.join(dir, 'd.jsonl'), out, maxSteps: 500 });
   const file = interimFile(dir, base);
   assert.match(path.basename(file), /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-train-tiny\.json$/);
   saveRunRecord(file, interimRecord(base, liveRun()));
@@ -46,7 +46,7 @@ test('the interim record: a valid run file named as the job would name it, cance
 });
 
 test('a saved record as the panel shows it: status, error, the plan it can tell, compare only when the output exists', () => {
-  const base = interimBase({ model, data: path.join(dir, 'd.jsonl'), out, maxSteps: 500 });
+  const base = interimBase('train', model, { model, data: path.join(dir, 'd.jsonl'), out, maxSteps: 500 });
   const file = interimFile(dir, base);
   const record = interimRecord(base, liveRun());
   let snap = savedSnapshot(file, record);

@@ -6,10 +6,11 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describeEnvironment } from '../../core/benchmark/environment';
-import { RUN_SCHEMA, runFileName, thinHistory, type RunModel, type RunRecord } from '../../core/runs/run-record';
-import type { TrainOptions } from '../../core/training/train-options';
+import type { JobParams } from '../../core/jobs/kinds';
+import { RUN_SCHEMA, runFileName, thinHistory, type RunModel, type RunRecord, type RunResults } from '../../core/runs/run-record';
 import type { EnvironmentRecord } from '../../core/benchmark/types';
 import type { LiveRun } from './live-run';
+import type { TrainingKind } from './training-kind';
 
 export const INTERRUPTED = 'interrupted: the editor window was closed or reloaded while the job ran';
 
@@ -21,35 +22,38 @@ export function modelEntry(file: string): RunModel {
   return { path: file, name, sha256: '', bytes };
 }
 
-export interface InterimBase {
+export interface InterimBase<K extends TrainingKind> {
+  kind: K;
   id: string;
   created: string;
   model: RunModel;
-  settings: TrainOptions;
+  settings: JobParams<K>;
   environment: EnvironmentRecord;
 }
 
-export function interimBase(settings: TrainOptions): InterimBase {
+/** `model` is the file the record is about (fine-tuning: the model tuned). */
+export function interimBase<K extends TrainingKind>(kind: K, model: string, settings: JobParams<K>): InterimBase<K> {
   const now = new Date();
-  return { id: randomUUID(), created: now.toISOString(), model: modelEntry(settings.model), settings, environment: describeEnvironment(now) };
+  return { kind, id: randomUUID(), created: now.toISOString(), model: modelEntry(model), settings, environment: describeEnvironment(now) };
 }
 
 /** Where the run's record goes: the name the job's own record would get, under `folder`. */
-export function interimFile(folder: string, base: InterimBase): string {
-  return path.join(folder, runFileName({ kind: 'train', created: base.created, model: base.model }));
+export function interimFile(folder: string, base: InterimBase<TrainingKind>): string {
+  return path.join(folder, runFileName({ kind: base.kind, created: base.created, model: base.model }));
 }
 
-export function interimRecord(base: InterimBase, run: LiveRun): RunRecord<'train'> {
+export function interimRecord<K extends TrainingKind>(base: InterimBase<K>, run: LiveRun): RunRecord<K> {
   const last = run.lastStep;
+  // What every training-like result holds: the curve and the evaluations, and how far it got.
+  const result = {
+    ...(last ? { steps: last.step } : {}),
+    ...(run.plan?.startStep !== undefined ? { startStep: run.plan.startStep } : {}),
+    ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
+    durationSec: run.elapsedMs / 1000,
+    history: thinHistory(run.steps), evals: run.evals.slice(),
+  };
   return {
-    schema: RUN_SCHEMA, kind: 'train', id: base.id, created: base.created, model: base.model, settings: base.settings,
-    environment: base.environment, status: 'cancelled', error: INTERRUPTED,
-    result: {
-      ...(last ? { steps: last.step } : {}),
-      ...(run.plan?.startStep !== undefined ? { startStep: run.plan.startStep } : {}),
-      ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
-      durationSec: run.elapsedMs / 1000,
-      history: thinHistory(run.steps), evals: run.evals.slice(),
-    },
+    schema: RUN_SCHEMA, kind: base.kind, id: base.id, created: base.created, model: base.model, settings: base.settings,
+    environment: base.environment, status: 'cancelled', error: INTERRUPTED, result: result as RunResults[K],
   };
 }

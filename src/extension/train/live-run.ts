@@ -19,6 +19,8 @@ export class LiveRun {
   private readonly headerListeners = new Set<() => void>();
   /** Called when a panel asks to stop the job. */
   onCancel?: () => void;
+  /** What "Compare with the original" compares: the original (the baseline) and the job's output. */
+  comparison?: { original: string; output: string };
 
   constructor(private currentHeader: RunHeader, readonly layerMap?: RunLayerMap) {}
 

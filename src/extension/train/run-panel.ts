@@ -13,6 +13,9 @@ import { RunFeed, type LiveRun, type LiveRuns } from './live-run';
 import { panelTitle, runPanelState, savedSnapshot, type RunPanelState } from './saved-run';
 
 export const RUN_VIEW = 'compressionLab.run';
+/** The run files panels were opened on, newest last: a revived panel's fallback. */
+const RECENT_KEY = 'compressionLab.run.recentPanels';
+const RECENT_KEPT = 20;
 
 export interface RunPanelDeps {
   context: vscode.ExtensionContext;
@@ -42,7 +45,12 @@ export class RunPanel {
   }
 
   static revive(panel: vscode.WebviewPanel, deps: RunPanelDeps, webviewState: unknown): RunPanel {
-    return new RunPanel(panel, deps, runPanelState(webviewState) ?? { runFile: '' });
+    // In a browser VS Code may save the panel before its page has said which run it shows (a
+    // window reloaded soon after the panel opened): the newest run a panel opened on, and that
+    // none shows yet, is then the one.
+    const recent = deps.context.workspaceState.get<string[]>(RECENT_KEY, []);
+    const fallback = [...recent].reverse().find((f) => !RunPanel.open.has(f) && existsSync(f));
+    return new RunPanel(panel, deps, runPanelState(webviewState) ?? { runFile: fallback ?? '' });
   }
 
   private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: RunPanelDeps, private readonly state: RunPanelState) {
@@ -51,7 +59,11 @@ export class RunPanel {
     panel.webview.html = webviewHtml(panel.webview, extensionUri, panel.title, 'run.js', 'run.css');
     this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void panel.webview.postMessage(m); });
     const sub = panel.webview.onDidReceiveMessage((m) => this.endpoint.receive(m));
-    if (state.runFile) RunPanel.open.set(state.runFile, this);
+    if (state.runFile) {
+      RunPanel.open.set(state.runFile, this);
+      const recent = deps.context.workspaceState.get<string[]>(RECENT_KEY, []).filter((f) => f !== state.runFile);
+      void deps.context.workspaceState.update(RECENT_KEY, [...recent, state.runFile].slice(-RECENT_KEPT));
+    }
     panel.onDidDispose(() => {
       this.disposed = true;
       sub.dispose();
@@ -63,7 +75,9 @@ export class RunPanel {
     this.endpoint.on('cancel', () => deps.live.get(state.runFile)?.cancel());
     this.endpoint.on('compare', () => {
       const h = this.header();
-      if (h?.out && existsSync(h.out)) deps.compare(h.modelPath, h.out);
+      // A live job knows its pair (Distill: teacher and student); a saved run compares its model with its output.
+      const pair = this.attached?.comparison ?? (h?.out ? { original: h.modelPath, output: h.out } : undefined);
+      if (pair && existsSync(pair.original) && existsSync(pair.output)) deps.compare(pair.original, pair.output);
       else void vscode.window.showWarningMessage('This run left no model to compare.');
     });
   }

@@ -1,8 +1,8 @@
 // A saved training run as the run panel shows it, and the state a panel's page keeps for VS Code
 // to hand back after a reload. No vscode import: tested in Node.
 import { existsSync } from 'node:fs';
-import type { RunRecord } from '../../core/runs/run-record';
 import type { HostToRunEvents, RunHeader, RunLayerMap, RunPlan } from '../../shared/protocol';
+import { settingsOf, type TrainingRecord } from './training-kind';
 
 /** What the page keeps (vscode.setState) for VS Code to hand back after a reload. */
 export interface RunPanelState {
@@ -28,13 +28,14 @@ export function runPanelState(x: unknown): RunPanelState | undefined {
 }
 
 /** A saved training run as the panel's first message. */
-export function savedSnapshot(file: string, record: RunRecord<'train'>, extra: { plan?: RunPlan; layerMap?: RunLayerMap } = {}): HostToRunEvents['snapshot'] {
+export function savedSnapshot(file: string, record: TrainingRecord, extra: { plan?: RunPlan; layerMap?: RunLayerMap } = {}): HostToRunEvents['snapshot'] {
   const r = record.result;
   const last = r.history[r.history.length - 1];
-  const out = record.settings.out;
+  const settings = settingsOf(record.settings);
+  const out = settings.out;
   const hasOut = !!out && existsSync(out);
   // A finished run's length is its last step; a stopped one's is the plan, when it is known.
-  const totalSteps = extra.plan?.totalSteps ?? (record.status === 'complete' && last ? last.step : record.settings.maxSteps);
+  const totalSteps = extra.plan?.totalSteps ?? (record.status === 'complete' && last ? last.step : settings.maxSteps);
   const elapsedMs = r.durationSec !== undefined ? r.durationSec * 1000 : r.history.reduce((t, s) => t + (s.ms || 0), 0);
   return {
     header: {

@@ -104,7 +104,7 @@ export class TrainCommands {
       start: async (v) => {
         const c = trainOptionsFromForm(v, base);
         if (!c.options) return c.problems;
-        void this.startFineTune(c.options);
+        this.startFineTune(c.options).catch((e: Error) => { void vscode.window.showErrorMessage(`Fine-tuning could not start: ${e.message}`); });
         return undefined;
       },
     };
@@ -155,7 +155,8 @@ export class TrainCommands {
     const settings = resolvedTrainOptions(options);
     const timeoutMs = trainTimeoutMsFromSettings();
     await this.runner.run({
-      kind: 'train', title: `Fine-tune ${modelEntry(settings.model).name}`, settings, doneVerb: 'Fine-tuned',
+      kind: 'train', title: `Fine-tune ${modelEntry(settings.model).name}`, model: settings.model, out: settings.out, settings, doneVerb: 'Fine-tuned',
+      comparison: { original: settings.model, output: settings.out },
       start: (jobOptions) => startTrainJob(this.workerPath, settings, { ...jobOptions, ...(timeoutMs ? { timeoutMs } : {}) }),
     });
   }

@@ -7,8 +7,8 @@ import { mkdirSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatCount, formatDuration } from '../../core/format';
-import { worthRecording, type RunRecord } from '../../core/runs/run-record';
-import type { TrainOptions } from '../../core/training/train-options';
+import type { JobParams, JobProgress } from '../../core/jobs/kinds';
+import { worthRecording, type AnyRunRecord, type RunRecord } from '../../core/runs/run-record';
 import type { TrainProgress } from '../../core/training/progress';
 import type { JobOptions } from '../../host/job-runner';
 import type { RunLayerMap } from '../../shared/protocol';
@@ -16,6 +16,7 @@ import { interimBase, interimFile, interimRecord } from './interim-record';
 import { LiveRun, type LiveRuns } from './live-run';
 import { RunPanel, type RunPanelDeps } from './run-panel';
 import { panelTitle } from './saved-run';
+import type { TrainingKind } from './training-kind';
 
 /** How often the running job's record is rewritten. */
 export const INTERIM_EVERY_MS = 3000;
@@ -23,22 +24,28 @@ export const INTERIM_EVERY_MS = 3000;
 const NOTIFY_EVERY_MS = 500;
 
 /** What a running job gives back: the job layer's TrainJob (startTrainJob, and Distill's). */
-export interface TrainingJobHandle {
-  done: Promise<RunRecord<'train'>>;
+export interface TrainingJobHandle<K extends TrainingKind> {
+  done: Promise<RunRecord<K>>;
   cancel(): void;
   kill(): void;
 }
 
-export interface TrainingRunSpec {
-  kind: 'train';
-  /** "Fine-tune bert-mini". */
+export interface TrainingRunSpec<K extends TrainingKind> {
+  kind: K;
+  /** "Fine-tune bert-mini": the notification's title. */
   title: string;
-  /** What the run record's settings will hold (resolved paths): model, out and the rest. */
-  settings: TrainOptions;
+  /** The model the record is about (fine-tuning: the model tuned). */
+  model: string;
+  /** Where the job writes its model. */
+  out: string;
+  /** What the run record's settings hold (resolved paths). */
+  settings: JobParams<K>;
   /** Teacher -> student layers, for distillation. */
   layerMap?: RunLayerMap;
   /** Starts the job in its worker. */
-  start(jobOptions: JobOptions<'train'>): TrainingJobHandle;
+  start(jobOptions: JobOptions<K>): TrainingJobHandle<K>;
+  /** "Compare with the original": these two, the first the baseline (fine-tuning: model and output; Distill: teacher and student). */
+  comparison: { original: string; output: string };
   /** The words for the end message: "Fine-tuned", "Distilled". */
   doneVerb: string;
 }
@@ -51,20 +58,25 @@ function describeProgress(run: LiveRun): string {
 }
 
 export class TrainingRunner implements vscode.Disposable {
-  private readonly running = new Set<{ run: LiveRun; job?: TrainingJobHandle; flush(): void }>();
+  private readonly running = new Set<{ run: LiveRun; job?: { kill(): void }; flush(): void }>();
   private closing = false;
 
-  constructor(private readonly deps: RunPanelDeps & { log: vscode.OutputChannel }, private readonly liveRuns: LiveRuns = deps.live) {}
+  constructor(private readonly deps: RunPanelDeps & { log: vscode.OutputChannel }) {}
+
+  private get liveRuns(): LiveRuns {
+    return this.deps.live;
+  }
 
   /** Runs the job to its end; resolves with its record (undefined when it failed before doing any work). */
-  async run(spec: TrainingRunSpec): Promise<RunRecord<'train'> | undefined> {
+  async run<K extends TrainingKind>(spec: TrainingRunSpec<K>): Promise<RunRecord<K> | undefined> {
     const { store, log } = this.deps;
-    const base = interimBase(spec.settings);
+    const base = interimBase(spec.kind, spec.model, spec.settings);
     const file = interimFile(store.folder, base);
-    const out = spec.settings.out;
+    const out = spec.out;
     const run = new LiveRun({
       kind: spec.kind, title: panelTitle({ kind: spec.kind, model: base.model.name }), model: base.model.name, modelPath: base.model.path, out, runFile: file, status: 'starting', live: true,
     }, spec.layerMap);
+    run.comparison = spec.comparison;
     this.liveRuns.add(file, run);
     RunPanel.show(this.deps, { live: run });
     log.appendLine(`${spec.kind} ${base.model.path} -> ${out}: ${JSON.stringify(spec.settings)}`);
@@ -75,45 +87,60 @@ export class TrainingRunner implements vscode.Disposable {
       changed = false;
       try { store.saveAt(file, interimRecord(base, run)); } catch (e) { log.appendLine(`could not save ${file}: ${(e as Error).message}`); }
     };
-    const entry: { run: LiveRun; job?: TrainingJobHandle; flush(): void } = { run, flush: () => { changed = true; writeInterim(); } };
+    const entry: { run: LiveRun; job?: { kill(): void }; flush(): void } = { run, flush: () => { changed = true; writeInterim(); } };
     this.running.add(entry);
 
-    const record = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: spec.title, cancellable: true }, async (progress, token) => {
-      let lastNotice = 0;
-      let lastFraction = 0;
-      const onProgress = (p: TrainProgress) => {
-        run.progress(p);
-        changed = true;
-        if (p.type === 'eval') log.appendLine(`  eval at step ${p.eval.step}: accuracy ${(100 * p.eval.accuracy).toFixed(2)}%, loss ${p.eval.loss.toFixed(4)}`);
-        if (p.type === 'phase') log.appendLine(`  ${p.message}`);
-        const now = Date.now();
-        if (now - lastNotice < NOTIFY_EVERY_MS && p.type === 'steps') return;
-        lastNotice = now;
-        const total = run.plan?.totalSteps;
-        const fraction = total && run.lastStep ? Math.min(1, run.lastStep.step / total) : lastFraction;
-        progress.report({ message: describeProgress(run), increment: Math.max(0, (fraction - lastFraction) * 100) });
-        lastFraction = fraction;
-      };
-      mkdirSync(path.dirname(out), { recursive: true });
-      writeInterim();
-      const job = spec.start({ onProgress, onLog: (l) => log.appendLine(`[worker] ${l}`) });
-      entry.job = job;
-      run.onCancel = () => job.cancel();
-      const sub = token.onCancellationRequested(() => run.cancel());
-      const timer = setInterval(writeInterim, INTERIM_EVERY_MS);
-      try {
-        return await job.done;
-      } finally {
-        clearInterval(timer);
-        sub.dispose();
-      }
-    });
+    let record: RunRecord<K>;
+    try {
+      record = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: spec.title, cancellable: true }, async (progress, token) => {
+        let lastNotice = 0;
+        let lastFraction = 0;
+        // Training-like kinds report TrainProgress (TrainingKind says so).
+        const onProgress = (reported: JobProgress<K>) => {
+          const p = reported as TrainProgress;
+          run.progress(p);
+          changed = true;
+          if (p.type === 'eval') log.appendLine(`  eval at step ${p.eval.step}: accuracy ${(100 * p.eval.accuracy).toFixed(2)}%, loss ${p.eval.loss.toFixed(4)}`);
+          if (p.type === 'phase') log.appendLine(`  ${p.message}`);
+          const now = Date.now();
+          if (now - lastNotice < NOTIFY_EVERY_MS && p.type === 'steps') return;
+          lastNotice = now;
+          const total = run.plan?.totalSteps;
+          const fraction = total && run.lastStep ? Math.min(1, run.lastStep.step / total) : lastFraction;
+          progress.report({ message: describeProgress(run), increment: Math.max(0, (fraction - lastFraction) * 100) });
+          lastFraction = fraction;
+        };
+        mkdirSync(path.dirname(out), { recursive: true });
+        writeInterim();
+        const job = spec.start({ onProgress, onLog: (l) => log.appendLine(`[worker] ${l}`) });
+        entry.job = job;
+        run.onCancel = () => job.cancel();
+        const sub = token.onCancellationRequested(() => run.cancel());
+        const timer = setInterval(writeInterim, INTERIM_EVERY_MS);
+        try {
+          return await job.done;
+        } finally {
+          clearInterval(timer);
+          sub.dispose();
+        }
+      });
+    } catch (e) {
+      // The job could not even start (its output folder cannot be made, no worker): no run to keep.
+      this.running.delete(entry);
+      this.liveRuns.delete(file, run);
+      store.remove(file);
+      const message = (e as Error).message;
+      run.setHeader({ status: 'failed', live: false, error: message, runFile: undefined });
+      log.appendLine(`  could not start: ${message}`);
+      void vscode.window.showErrorMessage(`${spec.title} could not start: ${message}`);
+      return undefined;
+    }
     this.running.delete(entry);
     // The window is closing: the interim record (written on the way out) is the run's last word.
     if (this.closing) return undefined;
 
-    const kept = worthRecording(record);
-    if (kept) store.saveAt(file, record); else store.remove(file);
+    const kept = worthRecording(record as AnyRunRecord);
+    if (kept) store.saveAt(file, record as AnyRunRecord); else store.remove(file);
     const outExists = existsSync(out);
     run.setHeader({
       status: record.status, live: false, ...(record.error ? { error: record.error } : {}),
@@ -126,15 +153,15 @@ export class TrainingRunner implements vscode.Disposable {
     return kept ? record : undefined;
   }
 
-  private async announce(spec: TrainingRunSpec, record: RunRecord<'train'>, outExists: boolean): Promise<void> {
+  private async announce<K extends TrainingKind>(spec: TrainingRunSpec<K>, record: RunRecord<K>, outExists: boolean): Promise<void> {
     const r = record.result;
     const last = r.history[r.history.length - 1];
     const acc = r.evals[r.evals.length - 1]?.accuracy;
-    const where = vscode.workspace.asRelativePath(spec.settings.out);
+    const where = vscode.workspace.asRelativePath(spec.out);
     const compare = 'Compare with the original';
+    const took = 'durationSec' in r && typeof r.durationSec === 'number' ? ` in ${formatDuration(r.durationSec)}` : '';
     let choice: string | undefined;
     if (record.status === 'complete') {
-      const took = r.durationSec !== undefined ? ` in ${formatDuration(r.durationSec)}` : '';
       choice = await vscode.window.showInformationMessage(
         `${spec.doneVerb} ${record.model.name}${took}${acc !== undefined ? `: accuracy ${(100 * acc).toFixed(1)}%` : ''}. Saved ${where}.`,
         ...(outExists ? [compare] : []));
@@ -145,7 +172,7 @@ export class TrainingRunner implements vscode.Disposable {
     } else {
       void vscode.window.showErrorMessage(`${spec.title} ${record.status === 'timeout' ? 'timed out' : 'failed'}: ${record.error ?? 'unknown error'}`);
     }
-    if (choice === compare) this.deps.compare(spec.settings.model, spec.settings.out);
+    if (choice === compare) this.deps.compare(spec.comparison.original, spec.comparison.output);
   }
 
   /** The extension host is going away (window closed or reloaded): leave each running job's record as it stands. */
