@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     ...training.register(),
     ...new BenchmarkCommands(context, runs, log, (file) => training.openRun(file)).register(),
-    vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs)),
+    vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {
     context.subscriptions.push(vscode.commands.registerCommand('compressionLab.test.lastSent', (uri: vscode.Uri) => provider.lastSent.get(uri.toString())));
