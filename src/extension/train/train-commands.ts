@@ -54,8 +54,9 @@ function targetModel(arg: unknown): string | undefined {
 
 export class TrainCommands {
   readonly live = new LiveRuns();
-  private readonly deps: RunPanelDeps;
-  private readonly runner: TrainingRunner;
+  readonly deps: RunPanelDeps;
+  /** Runs any training-like job with the run panel (Distill's command starts its jobs here). */
+  readonly runner: TrainingRunner;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
