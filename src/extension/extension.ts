@@ -4,6 +4,7 @@ import { WorkerClient } from './worker-client';
 import { BenchmarkCommands } from './benchmark/benchmark-commands';
 import { RunsStore } from './benchmark/runs-store';
 import { RunsTreeProvider } from './benchmark/runs-tree';
+import { TrainCommands } from './train/train-commands';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -29,9 +30,11 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   const runs = new RunsStore(context);
+  const training = new TrainCommands(context, runs, worker, log);
   context.subscriptions.push(
-    ...new BenchmarkCommands(context, runs, log).register(),
-    vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs)),
+    ...training.register(),
+    ...new BenchmarkCommands(context, runs, log, (file) => training.openRun(file)).register(),
+    vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {
     context.subscriptions.push(vscode.commands.registerCommand('compressionLab.test.lastSent', (uri: vscode.Uri) => provider.lastSent.get(uri.toString())));

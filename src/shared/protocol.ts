@@ -8,6 +8,7 @@ import type { BenchmarkConfig } from '../core/benchmark/types';
 import type { CompareView } from '../core/benchmark/compare-view';
 import type { JobKind, JobParams, JobProgress, JobResult } from '../core/jobs/kinds';
 import { UserError, type UserErrorInfo } from '../core/errors';
+import type { EvalLog, StepLog } from '../core/training/training-loop';
 export type { CompareView };
 
 /** A job to run: one kind among the kinds in core/jobs/kinds.ts, with that kind's params. */
@@ -212,3 +213,145 @@ export function validSeq(x: unknown): number | undefined {
   const seq = (x as { seq?: unknown } | null)?.seq;
   return typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 && seq <= 1_000_000 ? seq : undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Training runs: the job form (Fine-tune Model..., and Distill to come) and the live run panel.
+// The form is described by the host (its fields, their order and sections), so one webview
+// serves every training-like job; values travel as the text the user typed, and the host parses
+// and checks them, answering with problems by field.
+
+/** How a form field is edited. */
+export type JobFormFieldType = 'file' | 'number' | 'choice';
+
+export interface JobFormField {
+  /** The job option it sets, in the core's naming (model, lr, maxSteps...). */
+  id: string;
+  label: string;
+  type: JobFormFieldType;
+  required?: boolean;
+  /** A line under the field saying what it is for. */
+  hint?: string;
+  placeholder?: string;
+  /** For 'choice'. */
+  options?: Array<{ value: string; label: string }>;
+  /** For 'choice': few options shown as radio buttons rather than a dropdown. */
+  radio?: boolean;
+  /** For 'file': Browse picks a file to write (a save dialog), not one to read. */
+  save?: boolean;
+  /** Shown only while another field has this value (epochs | max steps). */
+  showWhen?: { field: string; value: string };
+}
+
+export interface JobFormSection {
+  title: string;
+  fields: JobFormField[];
+}
+
+export interface JobFormSpec {
+  /** The job kind the form starts ('train', later 'distill'). */
+  kind: string;
+  title: string;
+  intro?: string;
+  submitLabel: string;
+  sections: JobFormSection[];
+}
+
+/** Field id -> the text in the field. */
+export type JobFormValues = Record<string, string>;
+
+/** What stops a form from starting: problems by field id, and one about the whole form. */
+export interface JobFormProblems {
+  fields: Record<string, string>;
+  form?: string;
+}
+
+export type HostToJobFormEvents = {
+  /** The form to show, with its first values; sent after each 'ready'. */
+  init: { spec: JobFormSpec; values: JobFormValues; notes: Record<string, string> };
+  /**
+   * Values the host derived (a model's max length, an output path beside it, the lr for another
+   * optimizer): applied only to fields the user has not edited. Notes replace the fields' notes.
+   */
+  defaults: { values: JobFormValues; notes: Record<string, string> };
+  problems: JobFormProblems;
+};
+export type JobFormMethods = {
+  /** A file dialog for a field; the chosen path, or nothing when dismissed. */
+  browse: { params: { field: string; values: JobFormValues }; result: { value?: string } };
+  /** Checks and, when there is no problem, starts the job (the form then closes). */
+  start: { params: { values: JobFormValues }; result: { started: boolean; problems: JobFormProblems } };
+};
+export type JobFormEvents = {
+  ready: Record<string, never>;
+  /** The user changed a field: the host may derive defaults and check again. */
+  changed: { field: string; values: JobFormValues };
+};
+
+/** Which teacher layer initialises and/or supervises which student layer; 0 is the embeddings. */
+export interface RunLayerLink {
+  student: number;
+  teacher: number;
+  role: 'init' | 'supervise' | 'both';
+}
+
+export interface RunLayerMap {
+  teacherLayers: number;
+  studentLayers: number;
+  links: RunLayerLink[];
+}
+
+/** The plan of a training-like run, as its 'start' progress announced it. */
+export interface RunPlan {
+  totalSteps?: number;
+  stepsPerEpoch?: number;
+  epochs?: number;
+  startStep?: number;
+  terms?: string[];
+  trainExamples?: number;
+  evalExamples?: number;
+}
+
+/** 'starting' and 'running' while a job is attached; a saved run's JobStatus otherwise. */
+export type RunPanelStatus = 'starting' | 'running' | 'cancelling' | 'complete' | 'cancelled' | 'failed' | 'timeout';
+
+/** The panel's header: what the run is and where it stands; sent whole when it changes. */
+export interface RunHeader {
+  kind: string;
+  title: string;
+  model: string;
+  modelPath: string;
+  out?: string;
+  /** The run record (saved while the job runs, and at its end): what a reload reopens. */
+  runFile?: string;
+  status: RunPanelStatus;
+  error?: string;
+  /** A job is attached to this panel: Cancel is offered. */
+  live: boolean;
+  /** The run left a model to compare with its original ("Compare with the original"). */
+  compare?: { label: string };
+}
+
+export type HostToRunEvents = {
+  /**
+   * Everything the panel shows, from nothing: sent once after each 'ready' (a new page, or one
+   * restored after a reload). It is the only message that carries history.
+   */
+  snapshot: {
+    header: RunHeader;
+    plan?: RunPlan;
+    steps: StepLog[];
+    evals: EvalLog[];
+    layerMap?: RunLayerMap;
+    phase?: string;
+    /** Wall time of the run so far (host clock), ms. */
+    elapsedMs: number;
+  };
+  /** What is new since the last message: steps and evaluations never sent before, oldest first. */
+  progress: { steps: StepLog[]; evals: EvalLog[]; plan?: RunPlan; phase?: string; elapsedMs: number };
+  header: RunHeader;
+};
+export type RunEvents = {
+  ready: Record<string, never>;
+  cancel: Record<string, never>;
+  compare: Record<string, never>;
+};

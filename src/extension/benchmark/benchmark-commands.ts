@@ -37,6 +37,8 @@ export class BenchmarkCommands {
     private readonly context: vscode.ExtensionContext,
     private readonly store: RunsStore,
     private readonly log: vscode.OutputChannel,
+    /** Training runs open in the run panel (src/extension/train). */
+    private readonly openTrainingRun: (file: string) => void,
   ) {}
 
   private get workerPath(): string {
@@ -50,8 +52,9 @@ export class BenchmarkCommands {
       vscode.commands.registerCommand('compressionLab.openRun', (file?: unknown) => {
         if (typeof file !== 'string') return;
         const s = this.store.read(file);
-        // Training runs have no panel of their own yet: their record opens as JSON.
-        if (s.record && s.record.kind !== 'benchmark') { void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file)); return; }
+        // A quantization has no curve to draw: its record opens as JSON, its model in the card.
+        if (s.record?.kind === 'quantize') { void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file)); return; }
+        if (s.record && s.record.kind !== 'benchmark') { this.openTrainingRun(file); return; }
         ComparePanel.create(this.context, this.store, `Run: ${s.run?.model.name ?? path.basename(file)}`, [file]);
       }),
       vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW, {

@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { benchmarkRunOf, loadRunRecord, saveRunIn, benchmarkRecord, type AnyRunRecord } from '../../core/runs/run-record';
+import { benchmarkRunOf, loadRunRecord, saveRunIn, saveRunRecord, benchmarkRecord, type AnyRunRecord } from '../../core/runs/run-record';
 import type { BenchmarkRun } from '../../core/benchmark/types';
 
 export interface StoredRun {
@@ -40,6 +40,22 @@ export class RunsStore {
     const file = saveRunIn(this.folder, 'kind' in record ? record : benchmarkRecord(record));
     this.changed.fire();
     return file;
+  }
+
+  /**
+   * Saves at a given file: a running job's record is rewritten there as it goes, and its final
+   * record replaces it under the same name.
+   */
+  saveAt(file: string, record: AnyRunRecord): string {
+    const saved = saveRunRecord(file, record);
+    this.changed.fire();
+    return saved;
+  }
+
+  /** Removes a run file (a job that failed before doing any work leaves an error, not a run). */
+  remove(file: string): void {
+    rmSync(file, { force: true });
+    this.changed.fire();
   }
 
   list(): StoredRun[] {

@@ -31,7 +31,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<StoredRun> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly store: RunsStore) {
+  /** `isRunning(file)`: the run's job is still going in this window (its saved record says 'cancelled' until it ends). */
+  constructor(private readonly store: RunsStore, private readonly isRunning: (file: string) => boolean = () => false) {
     store.onDidChange(() => this.changed.fire());
   }
 
@@ -52,9 +53,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<StoredRun> {
     }
     const r = s.record;
     const kind = KIND[r.kind];
-    item.description = `${kind.label} · ${r.created.replace('T', ' ').slice(0, 16)} · ${summary(r)}${r.status === 'complete' ? '' : ` · ${r.status}`}`;
-    item.tooltip = `${kind.label}: ${r.model.path}\n${r.status}${r.error ? `: ${r.error}` : ''}\n${s.file}`;
-    item.iconPath = new vscode.ThemeIcon(r.status === 'complete' || r.status === 'cancelled' ? kind.icon : 'warning');
+    const running = this.isRunning(s.file);
+    const status = running ? 'running' : r.status;
+    item.description = `${kind.label} · ${r.created.replace('T', ' ').slice(0, 16)} · ${summary(r)}${status === 'complete' ? '' : ` · ${status}`}`;
+    item.tooltip = `${kind.label}: ${r.model.path}\n${running ? 'running' : `${r.status}${r.error ? `: ${r.error}` : ''}`}\n${s.file}`;
+    item.iconPath = new vscode.ThemeIcon(running ? 'sync~spin' : r.status === 'complete' || r.status === 'cancelled' ? kind.icon : 'warning');
     item.contextValue = `compressionLab.run.${r.kind}`;
     item.command = { command: 'compressionLab.openRun', title: 'Open Run', arguments: [s.file] };
     return item;
