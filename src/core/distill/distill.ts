@@ -123,7 +123,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
   const stageRecords: DistillResult['stages'] = [];
   let startStep = 0;
 
-  report({ type: 'start', totalSteps: stages.reduce((n, s) => n + s.run.totalSteps, 0), stepsPerEpoch: stages[0].run.stepsPerEpoch, epochs: stages.reduce((n, s) => n + (s.run.epochs === Number.MAX_SAFE_INTEGER ? 0 : s.run.epochs), 0), startStep: resumeInfo?.step ?? 0, terms: stages.flatMap((s) => termNames(s.loss)), trainExamples: data.train.size, evalExamples: data.evalBatcher?.data.size });
+  report({ type: 'start', totalSteps: stages.reduce((n, s) => n + s.run.totalSteps, 0), stepsPerEpoch: stages[0].run.stepsPerEpoch, epochs: stages.reduce((n, s) => n + (s.run.epochs === Number.MAX_SAFE_INTEGER ? 0 : s.run.epochs), 0), startStep: resumeInfo?.step ?? 0, terms: stages.flatMap((s) => termNames(s.loss)), trainExamples: data.train.size, evalExamples: data.evalBatcher?.data.size, layerMap, stages: planStages(stages) });
   if (evaluator && !o.resume) {
     // Where the student starts, so a curve shows what distillation bought.
     const e = await evaluator.evaluate([...initialParameters(student.spec, student.spec.graph.initializers.map((t) => t.name))], { step: 0, epoch: 0 }, stages[0].name);
@@ -202,6 +202,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
     return {
       steps: at.step, startStep, epochs: at.epoch, lastLoss: result.lastLoss, evals: result.evals, out: path.resolve(o.out), outSha256: await hashFiles([o.out]),
       checkpoint: path.resolve(checkpointFile), cancelled: result.cancelled, durationSec: (Date.now() - started) / 1000, warnings,
+      plan: { totalSteps: stages.reduce((n, s) => n + s.run.totalSteps, 0), stepsPerEpoch: stages[0].run.stepsPerEpoch },
       recipe: o.recipe, student: { config: student.config, params: card.params.total, ...(hfOut ? { hfOut } : {}) },
       teacher: { file: teacher.file, sha256: teacher.sha256, ...(teacherAccuracy !== undefined ? { accuracy: teacherAccuracy } : {}) },
       layerMap, stages: stageRecords, signals: wanted.map((w) => w.key), cache: targets.summary(),
@@ -211,6 +212,12 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
     await teacherSession.release();
     await evaluator?.release();
   }
+}
+
+/** Where each stage starts and how long it runs, before any runs. */
+function planStages(stages: Stage[]): Array<{ name: string; startStep: number; steps: number }> {
+  let at = 0;
+  return stages.map((s) => { const r = { name: s.name, startStep: at, steps: s.run.totalSteps }; at += s.run.totalSteps; return r; });
 }
 
 function termNames(loss: LossSpec): string[] {

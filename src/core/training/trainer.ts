@@ -33,6 +33,8 @@ export interface TrainResult {
   checkpoint: string;
   cancelled: boolean;
   durationSec: number;
+  /** The run as planned: its steps in all and an epoch's, for a panel that shows a saved run's progress. */
+  plan?: { totalSteps: number; stepsPerEpoch: number };
   warnings: string[];
 }
 
@@ -105,6 +107,7 @@ export async function train(o: TrainOptions, ctx: Partial<JobContext<'train'>> =
     return {
       steps: r.step, startStep: start.step, epochs: r.epoch, lastLoss: r.lastLoss, evals: r.evals, out: path.resolve(o.out), outSha256: await hashFiles([o.out]),
       checkpoint: path.resolve(checkpointFile), cancelled: r.cancelled, durationSec: (Date.now() - started) / 1000, warnings,
+      plan: { totalSteps: run.totalSteps, stepsPerEpoch: run.stepsPerEpoch },
     };
   } finally {
     await session.release();
