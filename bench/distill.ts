@@ -13,16 +13,9 @@ import { analyzeModel } from '../src/core/analysis/model-card';
 import { openModel } from '../src/core/open-model';
 import { formatCount, formatMs } from '../src/core/format';
 import { table } from '../src/cli/format';
-import { arg, finalAccuracy, latency, pipeline, ROOT, student, studentPlans, teacher, TEACHER_CONFIG } from './pipeline';
+import { sst2Inputs, finalAccuracy, latency, pipeline, student, studentPlans, teacher, TEACHER_CONFIG } from './pipeline';
 
-const quick = process.argv.includes('--quick');
-const dataDir = path.resolve(arg('data', path.join(ROOT, '../shared/data/sst2'))!);
-const TRAIN = path.resolve(arg('train', path.join(dataDir, 'train.tsv'))!);
-const DEV = path.resolve(arg('dev', path.join(dataDir, 'dev.tsv'))!);
-const TOKENIZER = path.resolve(arg('tokenizer', path.join(ROOT, '../shared/tokenizers/bert-base-uncased/tokenizer.json'))!);
-const OUT = path.resolve(arg('out', path.join(ROOT, '.tmp', 'bench-sst2'))!);
-const TEACHER_STEPS = Number(arg('teacher-steps', quick ? '60' : '3000'));
-const STUDENT_STEPS = Number(arg('student-steps', quick ? '40' : '2000'));
+const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 const MAX_LENGTH = 64;
 
 async function main(): Promise<void> {

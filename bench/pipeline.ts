@@ -24,6 +24,21 @@ export function arg(name: string, fallback?: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
+/** The task data, the tokenizer, the output folder and the step counts both SST-2 benches take. */
+export function sst2Inputs(outName: string): { train: string; dev: string; tokenizer: string; out: string; teacherSteps: number; studentSteps: number; quick: boolean } {
+  const quick = process.argv.includes('--quick');
+  const dataDir = path.resolve(arg('data', path.join(ROOT, '../shared/data/sst2'))!);
+  return {
+    train: path.resolve(arg('train', path.join(dataDir, 'train.tsv'))!),
+    dev: path.resolve(arg('dev', path.join(dataDir, 'dev.tsv'))!),
+    tokenizer: path.resolve(arg('tokenizer', path.join(ROOT, '../shared/tokenizers/bert-base-uncased/tokenizer.json'))!),
+    out: path.resolve(arg('out', path.join(ROOT, '.tmp', outName))!),
+    teacherSteps: Number(arg('teacher-steps', quick ? '60' : '3000')),
+    studentSteps: Number(arg('student-steps', quick ? '40' : '2000')),
+    quick,
+  };
+}
+
 export interface Pipeline {
   out: string;
   runs: string;

@@ -1,12 +1,11 @@
 // Quantization as a job on the host: the one job runner, and the run record it ends with,
 // whatever way it ended (the model quantized, a user error, a killed worker).
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
-import * as path from 'node:path';
-import { describeEnvironment, hashFiles } from '../core/benchmark/environment';
+import { describeEnvironment } from '../core/benchmark/environment';
 import { UserError } from '../core/errors';
 import type { QuantizeJobOptions } from '../core/quantize/quantize-model';
-import { RUN_SCHEMA, type RunModel, type RunRecord } from '../core/runs/run-record';
+import { RUN_SCHEMA, type RunRecord } from '../core/runs/run-record';
+import { modelIdentity } from './model-identity';
 import { howItEnded, lastOutput, startJob, timeoutWords, type JobOptions } from './job-runner';
 import { resolvedOptions } from './train-job';
 
@@ -18,14 +17,6 @@ export interface QuantizeJob {
   pid: number | undefined;
 }
 
-async function modelIdentity(file: string): Promise<RunModel> {
-  const name = path.basename(file).toLowerCase() === 'model.onnx' ? path.basename(path.dirname(file)) : path.basename(file).replace(/\.onnx$/i, '');
-  try {
-    return { path: file, name, sha256: await hashFiles([file]), bytes: statSync(file).size };
-  } catch {
-    return { path: file, name, sha256: '', bytes: 0 };
-  }
-}
 
 export function startQuantizeJob(workerPath: string, options: QuantizeJobOptions, jobOptions: JobOptions<'quantize'> = {}): QuantizeJob {
   const settings = resolvedOptions(options);

@@ -2,15 +2,15 @@
 // history gathered from the streamed progress (so a killed worker still leaves its curve), and
 // the run record the job ends with, whatever way it ended.
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import { describeEnvironment, hashFiles } from '../core/benchmark/environment';
+import { describeEnvironment } from '../core/benchmark/environment';
 import { UserError } from '../core/errors';
 import type { TrainOptions } from '../core/training/train-options';
 import type { DistillOptions } from '../core/distill/distill-options';
 import type { EvalLog, StepLog } from '../core/training/trainer';
 import type { TrainProgress } from '../core/training/progress';
-import { RUN_SCHEMA, thinHistory, type RunModel, type RunRecord } from '../core/runs/run-record';
+import { RUN_SCHEMA, thinHistory, type RunRecord } from '../core/runs/run-record';
+import { modelIdentity } from './model-identity';
 import { howItEnded, lastOutput, startJob, timeoutWords, type JobOptions } from './job-runner';
 
 /** A training step may take seconds and the stop writes a checkpoint and the model: wait this long before killing. */
@@ -40,14 +40,6 @@ export function resolvedOptions<T extends object>(o: T): T {
   return out as T;
 }
 
-async function modelIdentity(file: string): Promise<RunModel> {
-  const name = path.basename(file).toLowerCase() === 'model.onnx' ? path.basename(path.dirname(file)) : path.basename(file).replace(/\.onnx$/i, '');
-  try {
-    return { path: file, name, sha256: await hashFiles([file]), bytes: statSync(file).size };
-  } catch {
-    return { path: file, name, sha256: '', bytes: 0 };
-  }
-}
 
 export function startTrainJob(workerPath: string, options: TrainOptions, jobOptions: JobOptions<'train'> = {}): TrainJob {
   const settings = resolvedOptions(options);

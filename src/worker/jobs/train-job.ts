@@ -26,13 +26,18 @@ export function coalesceSteps(send: (p: TrainProgress) => void, flushMs = STEP_F
   };
 }
 
-registerJobKind('train', async (options, ctx) => {
-  const { train } = await import('../../core/training/trainer');
+/** A training-like engine as a job: its steps coalesced for the channel, its cancel as the answer's status. */
+export async function runCoalesced<R extends { cancelled: boolean }>(ctx: { report(p: TrainProgress): void; isCancelled(): boolean }, run: (c: { report(p: TrainProgress): void; isCancelled(): boolean }) => Promise<R>): Promise<{ status: 'complete' | 'cancelled'; result: R }> {
   const progress = coalesceSteps(ctx.report);
   try {
-    const result = await train(options, { report: progress.report, isCancelled: ctx.isCancelled });
+    const result = await run({ report: progress.report, isCancelled: ctx.isCancelled });
     return { status: result.cancelled ? 'cancelled' : 'complete', result };
   } finally {
     progress.flush();
   }
+}
+
+registerJobKind('train', async (options, ctx) => {
+  const { train } = await import('../../core/training/trainer');
+  return runCoalesced(ctx, (c) => train(options, c));
 });

@@ -1,31 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { train } from '../../../src/core/training/trainer';
 import { onnxReader } from '../../../src/core/readers/onnx-reader';
 import { loadTensor } from '../../../src/core/tensor-values';
 import { BERT_FAMILY, requireShared } from '../../helpers/paths';
+import { writeTokenData } from '../../helpers/data';
 
 requireShared();
 const dir = mkdtempSync(path.join(tmpdir(), 'mcl-trainer-'));
 const MODEL = path.join(BERT_FAMILY, 'bert-mini', 'model.onnx');
 
-/** Pre-tokenized rows whose label (3 classes) is decided by the second token: learnable, not trivial. */
-function writeData(file: string, rows: number, seed: number): string {
-  let s = seed;
-  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const lines: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    const len = 4 + Math.floor(rand() * 8);
-    const ids = [101, ...Array.from({ length: len - 2 }, () => 110 + Math.floor(rand() * 380)), 102];
-    lines.push(JSON.stringify({ input_ids: ids, label: ids[1] % 3 }));
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
+const writeData = (file: string, rows: number, seed: number) => writeTokenData(file, rows, seed);
 
 const readLog = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; lr?: number; accuracy?: number; eval?: boolean });
 
