@@ -33,7 +33,7 @@ export function sst2Inputs(outName: string): { train: string; dev: string; token
     dev: path.resolve(arg('dev', path.join(dataDir, 'dev.tsv'))!),
     tokenizer: path.resolve(arg('tokenizer', path.join(ROOT, '../shared/tokenizers/bert-base-uncased/tokenizer.json'))!),
     out: path.resolve(arg('out', path.join(ROOT, '.tmp', outName))!),
-    teacherSteps: Number(arg('teacher-steps', quick ? '60' : '3000')),
+    teacherSteps: Number(arg('teacher-steps', quick ? '60' : '6300')),
     studentSteps: Number(arg('student-steps', quick ? '40' : '2000')),
     quick,
   };
