@@ -66,7 +66,7 @@ export async function distill(o: DistillOptions, ctx: Partial<JobContext<'distil
 
   report({ type: 'phase', message: 'Tokenizing the data' });
   const arch = teacher.card.architecture;
-  const data: TrainingData = loadTrainingData({ ...o, maxLength: fitMaxLength(o.maxLength, arch.maxPositions, 'teacher') }, { vocabSize: arch.vocabSize, numLabels: teacher.numLabels });
+  const data: TrainingData = loadTrainingData({ ...o, maxLength: fitMaxLength(o.maxLength, arch.maxPositions, 'teacher') }, { vocabSize: arch.vocabSize, numLabels: teacher.numLabels }, true);
   const withLabels = data.train.numLabels > 0;
 
   report({ type: 'phase', message: 'Building the student' });

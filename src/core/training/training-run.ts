@@ -24,17 +24,20 @@ export interface TrainingData {
   seed: number;
 }
 
-function tokenizedFor(file: string, o: TrainingSettings, limits: { vocabSize?: number; numLabels?: number }): TokenizedDataset {
-  const ds = readDataset(file, { textColumn: o.textColumn, labelColumn: o.labelColumn });
+function tokenizedFor(file: string, o: TrainingSettings, limits: { vocabSize?: number; numLabels?: number }, labelsOptional = false): TokenizedDataset {
+  const ds = readDataset(file, { textColumn: o.textColumn, labelColumn: o.labelColumn, labelsOptional });
   const needsTokenizer = ds.examples.some((e) => e.text !== undefined);
   if (needsTokenizer && !o.tokenizer) throw new DatasetError(file, undefined, "the rows hold text: give a tokenizer (option 'tokenizer', a tokenizer.json) to tokenize them, or pre-tokenized input_ids");
   const tok = o.tokenizer ? loadTokenizer(o.tokenizer) : undefined;
   return tokenizeDataset(ds, tok, { maxLength: o.maxLength ?? TRAIN_DEFAULTS.maxLength, ...limits });
 }
 
-/** Training (and evaluation) data checked against the model's vocabulary and classes, batched. */
-export function loadTrainingData(o: TrainingSettings, limits: { vocabSize?: number; numLabels?: number }): TrainingData {
-  const train = tokenizedFor(o.data, o, limits);
+/**
+ * Training (and evaluation) data checked against the model's vocabulary and classes, batched.
+ * `unlabeledTraining`: training rows may have no labels (distillation); evaluation rows always need them.
+ */
+export function loadTrainingData(o: TrainingSettings, limits: { vocabSize?: number; numLabels?: number }, unlabeledTraining = false): TrainingData {
+  const train = tokenizedFor(o.data, o, limits, unlabeledTraining);
   const seed = o.seed ?? TRAIN_DEFAULTS.seed;
   const batcher = new Batcher(train, {
     batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize, seed, shuffle: o.shuffle !== false, bucketBatches: o.bucketBatches ?? TRAIN_DEFAULTS.bucketBatches,

@@ -200,3 +200,14 @@ test('teachers as users have them: the exporter\'s graph (DistilBERT-style init 
   const { analyzeModel } = await import('../../../src/core/analysis/model-card');
   assert.equal(analyzeModel(reread).params.total, r.student.params, 'the folder holds the same student as the ONNX');
 });
+
+test('rows without labels: the student learns from the teacher alone (no loss_ce); evaluation still takes labelled rows', { timeout: 60_000 }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const unlabeled = path.join(dir, 'unlabeled.jsonl');
+  writeFileSync(unlabeled, readFileSync(DATA, 'utf8').trim().split('\n').map((l) => { const { label: _label, ...rest } = JSON.parse(l) as Record<string, unknown>; return JSON.stringify(rest); }).join('\n') + '\n');
+  const events: TrainProgress[] = [];
+  const r = await distill({ recipe: 'distilbert', teacher: TEACHER, data: unlabeled, eval: DEV, out: path.join(dir, 'unlabeled.onnx'), layers: 2, maxSteps: 3, batchSize: 16, threads: 1, cacheDir }, { report: (p) => events.push(p) });
+  const steps = events.flatMap((e) => (e.type === 'steps' ? e.steps : []));
+  assert.deepEqual(Object.keys(steps[0].losses).sort(), ['cos', 'kd']);
+  assert.ok(r.evals.every((e) => e.accuracy >= 0 && e.agreement !== undefined));
+});

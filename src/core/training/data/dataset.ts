@@ -27,6 +27,8 @@ export interface DatasetOptions {
   labelNames?: readonly string[];
   /** Reads at most this many examples. */
   limit?: number;
+  /** Rows may come without labels (distillation learns from the teacher alone): numLabels is then 0. */
+  labelsOptional?: boolean;
 }
 
 export interface Example {
@@ -153,7 +155,8 @@ export function parseDataset(content: string, file: string, options: DatasetOpti
   }
   const textPairColumn = options.textPairColumn;
   if (textPairColumn !== undefined && kind === 'text' && !has(textPairColumn)) fail(at, `no text-pair column '${textPairColumn}' ${where()}`);
-  if (!has(labelColumn)) fail(at, `no label column '${labelColumn}' ${where()}; name the label column (option 'labelColumn')`);
+  const unlabeled = !has(labelColumn) && options.labelsOptional === true && options.labelColumn === undefined;
+  if (!has(labelColumn) && !unlabeled) fail(at, `no label column '${labelColumn}' ${where()}; name the label column (option 'labelColumn')`);
 
   const labels = new LabelMapper(options.labelNames, fail);
   const examples: Example[] = [];
@@ -181,15 +184,15 @@ export function parseDataset(content: string, file: string, options: DatasetOpti
         }
       }
     }
-    ex.label = labels.raw(row.line, row.get(labelColumn), labelColumn);
+    ex.label = unlabeled ? 0 : labels.raw(row.line, row.get(labelColumn), labelColumn);
     examples.push(ex);
   };
   take(firstRow.value);
   for (let r = iterator.next(); !r.done && examples.length < limit; r = iterator.next()) take(r.value);
 
-  const { labelNames, numLabels } = labels.finish(examples);
+  const { labelNames, numLabels } = unlabeled ? { labelNames: undefined, numLabels: 0 } : labels.finish(examples);
   const labelCounts = new Array<number>(numLabels).fill(0);
-  for (const ex of examples) labelCounts[ex.label]++;
+  if (!unlabeled) for (const ex of examples) labelCounts[ex.label]++;
   const warnings: string[] = [];
   if (emptyTexts > 0) warnings.push(`${emptyTexts} row${emptyTexts === 1 ? ' has' : 's have'} an empty text`);
   const unseen = labelCounts.flatMap((n, id) => (n === 0 ? [labelNames ? `${id} (${labelNames[id]})` : String(id)] : []));
