@@ -13,14 +13,15 @@ import { analyzeModel } from '../src/core/analysis/model-card';
 import { openModel } from '../src/core/open-model';
 import { formatCount, formatMs } from '../src/core/format';
 import { table } from '../src/cli/format';
-import { sst2Inputs, finalAccuracy, latency, pipeline, student, studentPlans, teacher, TEACHER_CONFIG } from './pipeline';
+import { sst2Inputs, finalAccuracy, latency, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 const MAX_LENGTH = 64;
 
 async function main(): Promise<void> {
   const p = pipeline(OUT, { train: TRAIN, dev: DEV, tokenizer: TOKENIZER }, MAX_LENGTH);
-  const t = await teacher(p, TEACHER_CONFIG, { lr: 3e-4, maxSteps: TEACHER_STEPS, warmupRatio: 0.06, dropout: 0.1, schedule: 'linear' });
+  const plan = teacherPlan(TEACHER_STEPS);
+  const t = await teacher(p, plan.config, plan.training);
   const plans = studentPlans(t.file, STUDENT_STEPS);
   const rows: Array<{ label: string; file: string; acc: number; sec: number; reused: boolean }> = [
     { label: 'teacher (BERT, 4 layers, width 256)', file: t.file, acc: finalAccuracy(t.record), sec: t.record.result.durationSec ?? NaN, reused: t.reused },

@@ -33,7 +33,7 @@ export function sst2Inputs(outName: string): { train: string; dev: string; token
     dev: path.resolve(arg('dev', path.join(dataDir, 'dev.tsv'))!),
     tokenizer: path.resolve(arg('tokenizer', path.join(ROOT, '../shared/tokenizers/bert-base-uncased/tokenizer.json'))!),
     out: path.resolve(arg('out', path.join(ROOT, '.tmp', outName))!),
-    teacherSteps: Number(arg('teacher-steps', quick ? '60' : '6300')),
+    teacherSteps: Number(arg('teacher-steps', quick ? '60' : '3000')),
     studentSteps: Number(arg('student-steps', quick ? '40' : '2000')),
     quick,
   };
@@ -119,8 +119,14 @@ export async function latency(p: Pipeline, model: string, runs = 100): Promise<n
 
 export const finalAccuracy = (r: RunRecord<'train'> | RunRecord<'distill'>) => r.result.evals[r.result.evals.length - 1]?.accuracy ?? NaN;
 
-/** The SST-2 teacher and students both benches use. */
-export const TEACHER_CONFIG: EncoderConfig = { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 128, numLabels: 2, dropout: 0.1, seed: 1 };
+/** The SST-2 teacher both benches use, and how it is trained (--teacher-dropout, --teacher-weight-decay to vary it). */
+export function teacherPlan(steps: number): { config: EncoderConfig; training: Omit<TrainOptions, 'model' | 'out' | keyof Pipeline['common']> } {
+  const dropout = Number(arg('teacher-dropout', '0.1'));
+  return {
+    config: { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 128, numLabels: 2, dropout, seed: 1 },
+    training: { lr: 3e-4, maxSteps: steps, warmupRatio: 0.06, dropout, weightDecay: Number(arg('teacher-weight-decay', '0.01')), schedule: 'linear' },
+  };
+}
 
 /** The students, as both benches distil them (steps for each training stage). */
 export function studentPlans(teacherFile: string, steps: number): Record<'distilbert' | 'tinybert' | 'albert' | 'mobilebert', { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {

@@ -10,13 +10,14 @@ import * as path from 'node:path';
 import { buildReport } from '../src/core/report/build-report';
 import { reportHtml } from '../src/core/report/render-html';
 import { reportMarkdown } from '../src/core/report/render-text';
-import { sst2Inputs, int8, latency, pipeline, student, studentPlans, teacher, TEACHER_CONFIG } from './pipeline';
+import { sst2Inputs, int8, latency, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 
 async function main(): Promise<void> {
   const p = pipeline(OUT, { train: TRAIN, dev: DEV, tokenizer: TOKENIZER }, 64);
-  const t = await teacher(p, TEACHER_CONFIG, { lr: 3e-4, maxSteps: TEACHER_STEPS, warmupRatio: 0.06, dropout: 0.1, schedule: 'linear' });
+  const plan = teacherPlan(TEACHER_STEPS);
+  const t = await teacher(p, plan.config, plan.training);
   const plans = studentPlans(t.file, STUDENT_STEPS);
   const models = [t.file];
   for (const name of ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const) models.push((await student(p, name, plans[name].options)).file);
