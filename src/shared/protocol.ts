@@ -347,7 +347,11 @@ export type HostToRunEvents = {
     elapsedMs: number;
   };
   /** What is new since the last message: steps and evaluations never sent before, oldest first. */
-  progress: { steps: StepLog[]; evals: EvalLog[]; plan?: RunPlan; phase?: string; elapsedMs: number };
+  progress: {
+    steps: StepLog[]; evals: EvalLog[]; plan?: RunPlan; phase?: string; elapsedMs: number;
+    /** A distillation's layer map, once its job announced it (with its plan, before the first step). */
+    layerMap?: RunLayerMap;
+  };
   header: RunHeader;
 };
 export type RunEvents = {
