@@ -5,6 +5,7 @@ import { BenchmarkCommands } from './benchmark/benchmark-commands';
 import { RunsStore } from './benchmark/runs-store';
 import { RunsTreeProvider } from './benchmark/runs-tree';
 import { TrainCommands } from './train/train-commands';
+import { DistillCommands } from './distill/distill-commands';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -31,9 +32,11 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const runs = new RunsStore(context);
   const training = new TrainCommands(context, runs, worker, log);
+  const benchmarks = new BenchmarkCommands(context, runs, log, (file) => training.openRun(file));
   context.subscriptions.push(
     ...training.register(),
-    ...new BenchmarkCommands(context, runs, log, (file) => training.openRun(file)).register(),
+    ...benchmarks.register(),
+    ...new DistillCommands(context, training.runner, worker, benchmarks).register(),
     vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {

@@ -220,8 +220,8 @@ export function validSeq(x: unknown): number | undefined {
 // serves every training-like job; values travel as the text the user typed, and the host parses
 // and checks them, answering with problems by field.
 
-/** How a form field is edited. */
-export type JobFormFieldType = 'file' | 'number' | 'choice';
+/** How a form field is edited ('text': free text the host parses, such as a list of layers). */
+export type JobFormFieldType = 'file' | 'number' | 'choice' | 'text';
 
 export interface JobFormField {
   /** The job option it sets, in the core's naming (model, lr, maxSteps...). */
@@ -238,8 +238,8 @@ export interface JobFormField {
   radio?: boolean;
   /** For 'file': Browse picks a file to write (a save dialog), not one to read. */
   save?: boolean;
-  /** Shown only while another field has this value (epochs | max steps). */
-  showWhen?: { field: string; value: string };
+  /** Shown only while another field has this value, or one of these (epochs | max steps; a recipe's own fields). */
+  showWhen?: { field: string; value: string | readonly string[] };
 }
 
 export interface JobFormSection {
@@ -248,7 +248,7 @@ export interface JobFormSection {
 }
 
 export interface JobFormSpec {
-  /** The job kind the form starts ('train', later 'distill'). */
+  /** The job kind the form starts ('train', 'distill', 'quantize'). */
   kind: string;
   title: string;
   intro?: string;
