@@ -6,6 +6,7 @@ import { RunsStore } from './benchmark/runs-store';
 import { RunsTreeProvider } from './benchmark/runs-tree';
 import { TrainCommands } from './train/train-commands';
 import { DistillCommands } from './distill/distill-commands';
+import { QuantizeCommands } from './quantize/quantize-commands';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...training.register(),
     ...benchmarks.register(),
     ...new DistillCommands(context, training.runner, worker, benchmarks).register(),
+    ...new QuantizeCommands(context, runs, log).register(),
     vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {
