@@ -7,6 +7,7 @@ import { RunsTreeProvider } from './benchmark/runs-tree';
 import { TrainCommands } from './train/train-commands';
 import { DistillCommands } from './distill/distill-commands';
 import { QuantizeCommands } from './quantize/quantize-commands';
+import { REPORT_VIEW, ReportPanel } from './report/report-panel';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -39,6 +40,10 @@ export function activate(context: vscode.ExtensionContext): void {
     ...benchmarks.register(),
     ...new DistillCommands(context, training.runner, worker, benchmarks).register(),
     ...new QuantizeCommands(context, runs, log).register(),
+    vscode.commands.registerCommand('compressionLab.compressionReport', () => ReportPanel.show(context, runs)),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW, {
+      deserializeWebviewPanel: async (panel) => { ReportPanel.revive(panel, context, runs); },
+    }),
     vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {

@@ -9,7 +9,8 @@ import type { CompareView } from '../core/benchmark/compare-view';
 import type { JobKind, JobParams, JobProgress, JobResult } from '../core/jobs/kinds';
 import { UserError, type UserErrorInfo } from '../core/errors';
 import type { EvalLog, StepLog } from '../core/training/training-loop';
-export type { CompareView };
+import type { CompressionReport } from '../core/report/build-report';
+export type { CompareView, CompressionReport };
 
 /** A job to run: one kind among the kinds in core/jobs/kinds.ts, with that kind's params. */
 export type JobRequest = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
@@ -358,4 +359,21 @@ export type RunEvents = {
   ready: Record<string, never>;
   cancel: Record<string, never>;
   compare: Record<string, never>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The compression report panel: the host builds the report from the workspace's saved runs (and
+// the model files they name) and sends it whole; the page draws the table and the charts.
+
+export type HostToReportEvents = {
+  /** The report, built afresh (on open, on Refresh, after a reload). */
+  report: { report: CompressionReport; runsFolder: string; runCount: number };
+  /** The host is building the report: reading runs, hashing and reading model files. */
+  busy: { message: string };
+  error: { message: string };
+};
+export type ReportEvents = {
+  ready: Record<string, never>;
+  refresh: Record<string, never>;
+  export: { format: 'html' | 'markdown' | 'csv' };
 };
