@@ -44,6 +44,9 @@ test('the trade-off: one point per model with both figures, the frontier from fa
   assert.deepEqual(t.points.map((p) => [p.p50, p.accuracy, p.pareto, p.stale]), [[4, 90, true, false], [3.9, 80, true, true], [5, 70, false, true]]);
   assert.deepEqual(t.frontier, [{ p50: 3.9, accuracy: 80 }, { p50: 4, accuracy: 90 }]);
   assert.deepEqual(t.left, ['teacher int8 (no latency)']);
+  assert.deepEqual([t.yMin, t.yMax], [67, 92], 'room around the points, within 0..100');
+  const top = tradeoffChart(reportRows({ ...report, rows: [{ ...report.rows[0], accuracy: 0.99 }] }), { ...report, rows: [{ ...report.rows[0], accuracy: 0.99 }] });
+  assert.equal(top.yMax, 100);
   assert.match(t.description, /teacher 90\.00% at 4\.00 ms \(on the frontier\)/);
 });
 

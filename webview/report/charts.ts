@@ -1,43 +1,18 @@
 // The report's two charts, drawn with Chart.js in the shared chart theme: accuracy against p50
 // latency with the frontier joined by a dashed line (frontier models filled, the others hollow,
 // so the mark is not colour alone), and parameters per component, one stacked bar per model.
-// The table carries the same numbers; main.ts redraws on theme change.
+// Names sit beside their points where they overlap nothing (the comparison's placement). The
+// table carries the same numbers; main.ts redraws on theme change.
 import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip,
-  type ChartConfiguration, type Plugin,
+  type ChartConfiguration,
 } from 'chart.js';
 import { formatCount, formatMs } from '../../src/core/format';
 import { axisTitle, border, font, grid, seriesColor, shortCount, ticks, tooltip, withAlpha, type ChartTheme } from '../shared/chart-theme';
-import { modelShape } from '../compare/charts';
+import { modelShape, pointLabels } from '../compare/charts';
 import type { ComponentsChart, TradeoffChart } from './view-model';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip, Legend);
-
-/** Each model's name beside its point, right of it where it fits, else left. */
-function pointNames(data: TradeoffChart, t: ChartTheme): Plugin<'scatter'> {
-  return {
-    id: 'pointNames',
-    afterDatasetsDraw(chart) {
-      const ctx = chart.ctx;
-      const f = font(t, -1);
-      ctx.save();
-      ctx.font = `${f.size}px ${f.family}`;
-      ctx.fillStyle = t.foreground;
-      ctx.textBaseline = 'middle';
-      data.points.forEach((p, i) => {
-        const el = chart.getDatasetMeta(i + 1).data[0];
-        if (!el) return;
-        const c = el.getProps(['x', 'y'], true) as unknown as { x: number; y: number };
-        const text = p.stale ? `${p.name} (stale)` : p.name;
-        const w = ctx.measureText(text).width;
-        const right = c.x + 11 + w <= chart.chartArea.right + 8;
-        ctx.textAlign = right ? 'left' : 'right';
-        ctx.fillText(text, right ? c.x + 11 : c.x - 11, c.y - 10);
-      });
-      ctx.restore();
-    },
-  };
-}
 
 export function drawTradeoffChart(canvas: HTMLCanvasElement, data: TradeoffChart, t: ChartTheme): Chart<'scatter'> {
   const frontier = {
@@ -47,38 +22,39 @@ export function drawTradeoffChart(canvas: HTMLCanvasElement, data: TradeoffChart
   const config: ChartConfiguration<'scatter'> = {
     type: 'scatter',
     data: {
-      datasets: [frontier, ...data.points.map((p) => {
+      // The frontier goes last, so dataset d is point d (what the labels plugin reads).
+      datasets: [...data.points.map((p) => {
         const c = seriesColor(t, p.slot);
         return {
           label: p.name, data: [{ x: p.p50, y: p.accuracy }],
           backgroundColor: p.pareto ? c : withAlpha(c, 0.08), borderColor: t.contrastBorder ?? c, borderWidth: 2,
           pointStyle: modelShape(p.slot), pointRadius: 7, pointHoverRadius: 9,
         };
-      })],
+      }), frontier],
     },
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
       layout: { padding: { top: 18, right: 16 } },
       scales: {
         x: { type: 'linear', beginAtZero: true, grace: '15%', grid: grid(t), border: border(t), ticks: { ...ticks(t), maxTicksLimit: 7 }, title: axisTitle(t, 'p50 latency (ms), lower is better') },
-        y: { type: 'linear', grace: '8%', grid: grid(t), border: border(t), ticks: { ...ticks(t), maxTicksLimit: 6, callback: (v) => `${Number(v).toFixed(0)}%` }, title: axisTitle(t, 'accuracy') },
+        y: { type: 'linear', min: data.yMin, max: data.yMax, grid: grid(t), border: border(t), ticks: { ...ticks(t), maxTicksLimit: 6, callback: (v) => `${Number(v).toFixed(0)}%` }, title: axisTitle(t, 'accuracy') },
       },
       plugins: {
         legend: { display: false },
         tooltip: {
           ...tooltip(t, { pointStyle: true }),
-          filter: (item) => item.datasetIndex > 0,
+          filter: (item) => item.datasetIndex < data.points.length,
           callbacks: {
-            title: (items) => data.points[(items[0]?.datasetIndex ?? 1) - 1]?.name ?? '',
+            title: (items) => data.points[items[0]?.datasetIndex ?? 0]?.name ?? '',
             label: (item) => {
-              const p = data.points[item.datasetIndex - 1];
+              const p = data.points[item.datasetIndex];
               return p ? ` ${p.accuracy.toFixed(2)}% at ${formatMs(p.p50)} ms${p.pareto ? ', on the frontier' : ''}${p.stale ? ' (stale figures)' : ''}` : '';
             },
           },
         },
       },
     },
-    plugins: [pointNames(data, t)],
+    plugins: [pointLabels({ points: data.points.map((p) => ({ label: p.stale ? `${p.name} (stale)` : p.name, baseline: false })) }, t)],
   };
   return new Chart(canvas, config);
 }

@@ -117,6 +117,9 @@ export interface TradeoffChart {
   frontier: Array<{ p50: number; accuracy: number }>;
   /** Models left out, with what they lack. */
   left: string[];
+  /** The accuracy axis, percent: a little room around the points, never past 0..100. */
+  yMin: number;
+  yMax: number;
   description: string;
 }
 
@@ -130,8 +133,11 @@ export function tradeoffChart(rows: readonly ReportRowView[], report: Compressio
     } else left.push(`${v.name} (${[!num(r.p50) ? 'no latency' : '', !num(r.accuracy) ? 'no accuracy' : ''].filter(Boolean).join(', ')})`);
   });
   const frontier = points.filter((p) => p.pareto).sort((a, b) => a.p50 - b.p50).map((p) => ({ p50: p.p50, accuracy: p.accuracy }));
+  const accs = points.map((p) => p.accuracy);
+  const yMin = accs.length ? Math.max(0, Math.floor(Math.min(...accs) - 3)) : 0;
+  const yMax = accs.length ? Math.min(100, Math.max(yMin + 1, Math.ceil(Math.max(...accs) + 2))) : 100;
   return {
-    points, frontier, left,
+    points, frontier, left, yMin, yMax,
     description: points.length
       ? `Scatter chart of accuracy against p50 latency: ${points.map((p) => `${p.name} ${p.accuracy.toFixed(2)}% at ${formatMs(p.p50)} ms${p.pareto ? ' (on the frontier)' : ''}`).join('; ')}.`
       : 'No model has both an accuracy and a latency yet.',
