@@ -140,7 +140,9 @@ function build(spec: JobFormSpec): void {
       views.push(v);
       return v.row;
     });
-    return h('section', { class: `panel form-section ${i === 0 ? 'files' : 'params'}`, 'aria-labelledby': `section-${i}` },
+    // Paths get a line each, wherever their section is; other fields share lines.
+    const files = i === 0 || sec.fields.every((f) => f.type === 'file');
+    return h('section', { class: `panel form-section ${files ? 'files' : 'params'}`, 'aria-labelledby': `section-${i}` },
       h('h2', { id: `section-${i}` }, sec.title),
       h('div', { class: 'form-grid' }, ...rows));
   });
