@@ -57,7 +57,7 @@ export class QuantizeCommands {
       start: async (v) => {
         const c = quantizeOptionsFromForm(v, base);
         if (!c.options) return c.problems;
-        void this.quantize(c.options);
+        this.quantize(c.options).catch((e: Error) => { void vscode.window.showErrorMessage(`Quantization could not run: ${e.message}`); });
         return undefined;
       },
     };
