@@ -158,10 +158,22 @@ describe('distillation in a real VS Code', { timeout: 900_000 }, () => {
   step('4 an ALBERT-style distillation from the explorer, to completion', async () => {
     await runCommand(page(), 'View: Close All Editors');
     await runCommand(page(), 'View: Show Explorer');
-    // The folder is open since step 1; the only model.onnx in the workspace is the teacher.
+    // The folder is open since step 1. The files the cancelled run wrote may appear as the view
+    // shows again, moving rows under the pointer: wait until the tree holds them and stays still.
+    const names = () => page().locator('.explorer-folders-view .monaco-list-row .label-name').allInnerTexts();
+    let last = '';
+    let still = 0;
+    await waitFor('the explorer to settle', async () => {
+      const now = (await names()).join('|');
+      still = now === last ? still + 1 : 0;
+      last = now;
+      return now.includes('tiny-distilbert.onnx') && still >= 4;
+    }, 20_000);
+    // The only model.onnx in the workspace is the teacher.
     const row = page().locator('.explorer-folders-view .monaco-list-row[aria-level="2"]').filter({ has: page().locator('.label-name', { hasText: /^\s*model\.onnx\s*$/ }) }).first();
-    await row.waitFor({ state: 'visible', timeout: 20_000 });
-    await row.click({ button: 'right' });
+    await row.click();
+    await waitFor('the teacher selected', async () => /^\s*model\.onnx\s*$/.test(await page().locator('.explorer-folders-view .monaco-list-row.selected .label-name').first().innerText()), 5000);
+    await page().locator('.explorer-folders-view .monaco-list-row.selected').first().click({ button: 'right' });
     const item = page().locator('.context-view .action-label, .monaco-menu .action-label').filter({ hasText: /^Distill\.\.\.$/ });
     await item.first().waitFor({ state: 'visible', timeout: 10_000 });
     await item.first().hover();
