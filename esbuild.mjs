@@ -27,6 +27,7 @@ const browser = { bundle: true, platform: 'browser', target: 'es2022', format: '
 if (existsSync('webview/main.ts')) builds.push({ ...browser, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' });
 if (existsSync('webview/compare/main.ts')) builds.push({ ...browser, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/compare.js' });
 if (existsSync('webview/job-form/main.ts')) builds.push({ ...browser, entryPoints: ['webview/job-form/main.ts'], outfile: 'dist/job-form.js' });
+if (existsSync('webview/report/main.ts')) builds.push({ ...browser, entryPoints: ['webview/report/main.ts'], outfile: 'dist/report.js' });
 if (existsSync('webview/run/main.ts')) builds.push({ ...browser, entryPoints: ['webview/run/main.ts'], outfile: 'dist/run.js' });
 
 if (watch) {

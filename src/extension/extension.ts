@@ -5,6 +5,9 @@ import { BenchmarkCommands } from './benchmark/benchmark-commands';
 import { RunsStore } from './benchmark/runs-store';
 import { RunsTreeProvider } from './benchmark/runs-tree';
 import { TrainCommands } from './train/train-commands';
+import { DistillCommands } from './distill/distill-commands';
+import { QuantizeCommands } from './quantize/quantize-commands';
+import { REPORT_VIEW, ReportPanel } from './report/report-panel';
 
 const MODEL_FILTERS = { 'Model files': ['onnx', 'safetensors', 'bin', 'pt', 'pth', 'json'] };
 
@@ -31,9 +34,16 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const runs = new RunsStore(context);
   const training = new TrainCommands(context, runs, worker, log);
+  const benchmarks = new BenchmarkCommands(context, runs, log, (file) => training.openRun(file));
   context.subscriptions.push(
     ...training.register(),
-    ...new BenchmarkCommands(context, runs, log, (file) => training.openRun(file)).register(),
+    ...benchmarks.register(),
+    ...new DistillCommands(context, training.runner, worker, benchmarks).register(),
+    ...new QuantizeCommands(context, runs, log).register(),
+    vscode.commands.registerCommand('compressionLab.compressionReport', () => ReportPanel.show(context, runs)),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW, {
+      deserializeWebviewPanel: async (panel) => { ReportPanel.revive(panel, context, runs); },
+    }),
     vscode.window.registerTreeDataProvider('compressionLab.runs', new RunsTreeProvider(runs, (file) => training.live.get(file) !== undefined)),
   );
   if (context.extensionMode === vscode.ExtensionMode.Test) {

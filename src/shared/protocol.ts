@@ -9,7 +9,8 @@ import type { CompareView } from '../core/benchmark/compare-view';
 import type { JobKind, JobParams, JobProgress, JobResult } from '../core/jobs/kinds';
 import { UserError, type UserErrorInfo } from '../core/errors';
 import type { EvalLog, StepLog } from '../core/training/training-loop';
-export type { CompareView };
+import type { CompressionReport } from '../core/report/build-report';
+export type { CompareView, CompressionReport };
 
 /** A job to run: one kind among the kinds in core/jobs/kinds.ts, with that kind's params. */
 export type JobRequest = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
@@ -220,8 +221,8 @@ export function validSeq(x: unknown): number | undefined {
 // serves every training-like job; values travel as the text the user typed, and the host parses
 // and checks them, answering with problems by field.
 
-/** How a form field is edited. */
-export type JobFormFieldType = 'file' | 'number' | 'choice';
+/** How a form field is edited ('text': free text the host parses, such as a list of layers). */
+export type JobFormFieldType = 'file' | 'number' | 'choice' | 'text';
 
 export interface JobFormField {
   /** The job option it sets, in the core's naming (model, lr, maxSteps...). */
@@ -238,8 +239,8 @@ export interface JobFormField {
   radio?: boolean;
   /** For 'file': Browse picks a file to write (a save dialog), not one to read. */
   save?: boolean;
-  /** Shown only while another field has this value (epochs | max steps). */
-  showWhen?: { field: string; value: string };
+  /** Shown only while another field has this value, or one of these (epochs | max steps; a recipe's own fields). */
+  showWhen?: { field: string; value: string | readonly string[] };
 }
 
 export interface JobFormSection {
@@ -248,7 +249,7 @@ export interface JobFormSection {
 }
 
 export interface JobFormSpec {
-  /** The job kind the form starts ('train', later 'distill'). */
+  /** The job kind the form starts ('train', 'distill', 'quantize'). */
   kind: string;
   title: string;
   intro?: string;
@@ -347,11 +348,32 @@ export type HostToRunEvents = {
     elapsedMs: number;
   };
   /** What is new since the last message: steps and evaluations never sent before, oldest first. */
-  progress: { steps: StepLog[]; evals: EvalLog[]; plan?: RunPlan; phase?: string; elapsedMs: number };
+  progress: {
+    steps: StepLog[]; evals: EvalLog[]; plan?: RunPlan; phase?: string; elapsedMs: number;
+    /** A distillation's layer map, once its job announced it (with its plan, before the first step). */
+    layerMap?: RunLayerMap;
+  };
   header: RunHeader;
 };
 export type RunEvents = {
   ready: Record<string, never>;
   cancel: Record<string, never>;
   compare: Record<string, never>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The compression report panel: the host builds the report from the workspace's saved runs (and
+// the model files they name) and sends it whole; the page draws the table and the charts.
+
+export type HostToReportEvents = {
+  /** The report, built afresh (on open, on Refresh, after a reload). */
+  report: { report: CompressionReport; runsFolder: string; runCount: number };
+  /** The host is building the report: reading runs, hashing and reading model files. */
+  busy: { message: string };
+  error: { message: string };
+};
+export type ReportEvents = {
+  ready: Record<string, never>;
+  refresh: Record<string, never>;
+  export: { format: 'html' | 'markdown' | 'csv' };
 };

@@ -492,8 +492,14 @@ async function pick(page: Page, open: () => Promise<void>, text: string, label: 
   const target = row ?? quickPickRow(page, label);
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    await open();
-    await page.locator(QUICK_INPUT_BOX).fill(text);
+    try {
+      await open();
+      await page.locator(QUICK_INPUT_BOX).fill(text, { timeout: 5000 });
+    } catch (e) {
+      // A webview that finishes loading takes the focus, which closes a quick input: open it again.
+      if (Date.now() >= deadline) throw e;
+      continue;
+    }
     const wait = Math.max(1000, Math.min(5000 * attempt, deadline - Date.now()));
     try {
       await target.first().waitFor({ state: 'visible', timeout: wait });
@@ -505,8 +511,15 @@ async function pick(page: Page, open: () => Promise<void>, text: string, label: 
       await page.keyboard.press('Escape');
       continue;
     }
-    if ((await target.first().getAttribute('class'))?.includes('focused')) await page.keyboard.press('Enter');
-    else await target.first().click();
+    // Enter into a closed quick input would reach whatever took the focus: only while it shows.
+    if (!(await page.locator(QUICK_INPUT).isVisible())) continue;
+    try {
+      if ((await target.first().getAttribute('class'))?.includes('focused')) await page.keyboard.press('Enter');
+      else await target.first().click({ timeout: 5000 });
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      continue;
+    }
     return;
   }
 }
@@ -539,39 +552,56 @@ function explorerRow(page: Page, name: string, level: number): Locator {
 /**
  * Reveals the explorer, expands each folder of relPath by clicking it, and returns the row of its
  * last part (several folders may hold a file of one name: it is the one inside the right folder).
+ * Rows move while this runs when a file or folder appears above them (a job's output, the
+ * workspace's .compression-lab folder), so every look at the tree is a fresh one, and the row
+ * returned is found by its name and depth when those are unique, not by its position.
  */
 export async function revealInExplorer(page: Page, relPath: string, timeoutMs = 20_000): Promise<Locator> {
   if (!(await page.locator('.explorer-folders-view').isVisible())) await runCommand(page, 'View: Show Explorer', timeoutMs);
   const parts = relPath.split('/').filter(Boolean);
-  let parentIndex = -1;
-  let row: Locator | undefined;
-  for (let i = 0; i < parts.length; i++) {
-    await explorerRow(page, parts[i], i + 1).first().waitFor({ state: 'visible', timeout: timeoutMs });
-    // Rows are virtualised, so DOM order is not display order: go by the list's row indices. A
-    // folder just expanded may not have rendered its children yet: look again until it has.
-    let found: number | undefined;
-    const deadline = Date.now() + timeoutMs;
-    while (found === undefined) {
-      const rows = await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
-        els.map((el) => ({ index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')), name: el.querySelector('.label-name')?.textContent?.trim() ?? '' })));
-      rows.sort((a, b) => a.index - b.index);
+  const deadline = Date.now() + timeoutMs;
+  // Rows are virtualised, so DOM order is not display order: go by the list's row indices.
+  const rowsNow = async () => (await page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) =>
+    els.map((el) => ({
+      index: Number(el.getAttribute('data-index')), level: Number(el.getAttribute('aria-level')),
+      name: el.querySelector('.label-name')?.textContent?.trim() ?? '', expanded: el.getAttribute('aria-expanded') === 'true',
+    })))).sort((a, b) => a.index - b.index);
+  type Row = Awaited<ReturnType<typeof rowsNow>>[number];
+  /** The row of parts[0..depth], each inside the one before; undefined while not all are rendered. */
+  const rowOf = (rows: Row[], depth: number): Row | undefined => {
+    let parent: Row | undefined;
+    for (let i = 0; i <= depth; i++) {
+      let found: Row | undefined;
       for (const r of rows) {
-        if (r.index <= parentIndex) continue;
+        if (parent && r.index <= parent.index) continue;
         if (i > 0 && r.level <= i) break;
-        if (r.level === i + 1 && r.name === parts[i]) { found = r.index; break; }
+        if (r.level === i + 1 && r.name === parts[i]) { found = r; break; }
       }
-      if (found !== undefined) break;
-      if (Date.now() > deadline) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'`);
-      await page.waitForTimeout(100);
+      if (!found) return undefined;
+      parent = found;
     }
-    parentIndex = found;
-    row = page.locator(`.explorer-folders-view .monaco-list-row[data-index="${found}"]`);
-    if (i < parts.length - 1) {
-      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
-      await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await row.elementHandle(), { timeout: timeoutMs });
+    return parent;
+  };
+  const byIndex = (r: Row) => page.locator(`.explorer-folders-view .monaco-list-row[data-index="${r.index}"]`)
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(r.name)}\\s*$`) }) });
+  for (let i = 0; i < parts.length; i++) {
+    for (;;) {
+      const rows = await rowsNow();
+      const r = rowOf(rows, i);
+      if (r && i === parts.length - 1) {
+        const unique = rows.filter((x) => x.level === r.level && x.name === r.name).length === 1;
+        return unique ? explorerRow(page, r.name, r.level).first() : byIndex(r);
+      }
+      if (r?.expanded) break;
+      if (Date.now() > deadline) throw new Error(`explorer: no '${parts[i]}' under '${parts.slice(0, i).join('/') || 'the workspace'}'${r ? ' that expands' : ''}`);
+      // A folder just expanded may not have rendered its children yet: look again until it has.
+      if (!r) { await page.waitForTimeout(100); continue; }
+      await byIndex(r).click({ timeout: 2000 }).catch(() => undefined);
+      // A second click would fold it again: give the first time to show.
+      for (const until = Date.now() + 2000; Date.now() < until && !rowOf(await rowsNow(), i)?.expanded;) await page.waitForTimeout(100);
     }
   }
-  return row!;
+  throw new Error(`explorer: nothing to reveal in '${relPath}'`);
 }
 
 /** Opens a file from the explorer (double-click on its row). */
@@ -702,8 +732,14 @@ export async function waitForCommand(page: Page, title: string, timeoutMs = 60_0
   const row = quickPickRow(page, title);
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    await openQuickInput(page, 'F1', timeoutMs);
-    await page.locator(QUICK_INPUT_BOX).fill(`>${title}`);
+    try {
+      await openQuickInput(page, 'F1', timeoutMs);
+      await page.locator(QUICK_INPUT_BOX).fill(`>${title}`, { timeout: 5000 });
+    } catch (e) {
+      // Closed by a webview taking the focus as it loads (a panel restored after a reload): again.
+      if (Date.now() >= deadline) throw e;
+      continue;
+    }
     try {
       await row.first().waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(3000 * attempt, deadline - Date.now())) });
       await page.keyboard.press('Escape');

@@ -13,7 +13,7 @@ test('the linux-x64 VSIX carries only what the extension runs', async () => {
   const raf = await RandomAccessFile.open(file);
   try {
     const names = (await ZipArchive.open(raf)).entries.map((e) => e.name);
-    for (const must of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/webview.js', 'extension/dist/compare.js', 'extension/dist/job-form.js', 'extension/dist/run.js', 'extension/media/run.css', 'extension/media/job-form.css', 'extension/media/model-card.css',
+    for (const must of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/webview.js', 'extension/dist/compare.js', 'extension/dist/job-form.js', 'extension/dist/run.js', 'extension/dist/report.js', 'extension/media/run.css', 'extension/media/report.css', 'extension/media/job-form.css', 'extension/media/model-card.css',
       'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/node_modules/onnxruntime-common/dist/cjs/package.json']) {
       assert.ok(names.includes(must), `carries ${must}`);
     }

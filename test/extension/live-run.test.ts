@@ -36,6 +36,27 @@ test('the run keeps what the job reported: plan, steps, evaluations, phase (drop
   assert.equal(run.checkpoint, '/m/ck.safetensors');
 });
 
+test("a distillation's start report: its layer map is the run's (not part of the plan), and a feed sends it once", async () => {
+  const run = new LiveRun({ ...header, kind: 'distill', title: 'Distill: tiny' });
+  const s = sink();
+  const feed = new RunFeed(run, s, 10);
+  assert.equal(s.sent[0].type === 'snapshot' && s.sent[0].payload.layerMap, undefined);
+  const layerMap = { teacherLayers: 4, studentLayers: 2, links: [{ student: 1, teacher: 2, role: 'supervise' as const }] };
+  run.progress({ type: 'start', totalSteps: 10, stepsPerEpoch: 5, epochs: 2, startStep: 0, terms: ['kd'], trainExamples: 40, layerMap, stages: [{ name: 'distill', startStep: 0, steps: 10 }] });
+  assert.deepEqual(run.layerMap, layerMap);
+  assert.deepEqual(run.plan, { totalSteps: 10, stepsPerEpoch: 5, epochs: 2, startStep: 0, terms: ['kd'], trainExamples: 40 });
+  await sleep(30);
+  run.progress({ type: 'steps', steps: [step(1)] });
+  await sleep(30);
+  feed.dispose();
+  const progress = s.sent.filter((m): m is Extract<Sent, { type: 'progress' }> => m.type === 'progress');
+  assert.deepEqual(progress.map((m) => m.payload.layerMap), [layerMap, undefined]);
+  // A panel opened later gets it in its snapshot.
+  const late = sink();
+  new RunFeed(run, late).dispose();
+  assert.deepEqual(late.sent[0].type === 'snapshot' && late.sent[0].payload.layerMap, layerMap);
+});
+
 test('a feed: the snapshot with everything so far, then only new steps, each once, in order, at most one message per interval', async () => {
   const run = new LiveRun(header);
   run.progress({ type: 'steps', steps: [step(1), step(2), step(3)] });

@@ -67,6 +67,20 @@ test('a saved record as the panel shows it: status, error, the plan it can tell,
   assert.deepEqual(snap.layerMap, { teacherLayers: 4, studentLayers: 2, links: [] });
 });
 
+test("a distillation's saved record draws its own layer map, and offers to compare with the teacher", () => {
+  const teacher = path.join(dir, 'tiny', 'model.onnx');
+  const base = interimBase('distill', teacher, { recipe: 'albert', teacher, data: path.join(dir, 'd.jsonl'), out: path.join(dir, 'placeholder') });
+  const run = liveRun();
+  const map = { teacherLayers: 2, studentLayers: 2, links: [{ student: 1, teacher: 1, role: 'both' as const }] };
+  run.progress({ type: 'start', totalSteps: 500, stepsPerEpoch: 100, epochs: 5, startStep: 0, terms: ['kd'], trainExamples: 800, layerMap: map, stages: [{ name: 'distill', startStep: 0, steps: 500 }] });
+  const record = interimRecord(base, run);
+  assert.deepEqual(record.result.layerMap, map, 'the interim record keeps it for a reload');
+  const snap = savedSnapshot(interimFile(dir, base), { ...record, status: 'complete', error: undefined }, { layerMap: { teacherLayers: 9, studentLayers: 9, links: [] } });
+  assert.deepEqual(snap.layerMap, map, "the record's map, not a page's older one");
+  assert.equal(snap.header.title, 'Distill: tiny');
+  assert.deepEqual(snap.header.compare, { label: 'Compare with the teacher' });
+});
+
 test('the page state after a reload: a run file, and only well-formed extras', () => {
   assert.deepEqual(runPanelState({ runFile: '/w/r.json', plan: { totalSteps: 10 }, layerMap: { teacherLayers: 2, studentLayers: 1, links: [] } }),
     { runFile: '/w/r.json', plan: { totalSteps: 10 }, layerMap: { teacherLayers: 2, studentLayers: 1, links: [] } });

@@ -281,3 +281,15 @@ test('a view is checked before it is shown', () => {
   assert.equal(looksLikeCompareView({ ...view(), config: { batch: 1 } }), false);
   assert.equal(looksLikeCompareView({ ...view(), models: undefined }), false);
 });
+
+test('accuracy columns: only when a run that evaluated the models gave an accuracy; a share of the baseline\'s', () => {
+  const plain = comparePanel(view());
+  assert.equal(plain.headers.some((c) => c.id === 'accuracy'), false);
+  const v = view();
+  v.rows[0] = { ...v.rows[0], accuracy: 0.9, accuracyPct: 100 };
+  v.rows[1] = { ...v.rows[1], accuracy: 0.855, accuracyPct: 95 };
+  const p = comparePanel(v);
+  assert.deepEqual(p.headers.slice(-2).map((c) => c.label), ['Accuracy', 'Accuracy %']);
+  assert.deepEqual(p.rows.map((r) => [r.accuracyText, r.accuracyPctText]), [['90.00%', '100.0%'], ['85.50%', '95.0%']]);
+  assert.match(p.headline ?? '', /with 50\.0% of its parameters and 95\.0% of its accuracy\.$/);
+});

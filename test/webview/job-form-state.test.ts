@@ -79,3 +79,12 @@ test("Start's answer: problems and the button back, or started; a failed request
   assert.equal(ok.starting, true, 'stays disabled until the form closes');
   assert.equal(formReducer(ok, { type: 'problems', problems: { fields: { x: 3 } } as never }), ok, 'malformed problems are ignored');
 });
+
+test("a field shown for several values of another (a recipe's own fields): shown while any of them is chosen", () => {
+  const stage1 = { id: 'stage1Length', label: 'Stage 1 length', type: 'number' as const, showWhen: { field: 'recipe', value: ['tinybert', 'mobilebert'] } };
+  const s = (recipe: string) => ({ ...opened(), values: { ...opened().values, recipe } });
+  assert.equal(isVisible(s('tinybert'), stage1), true);
+  assert.equal(isVisible(s('mobilebert'), stage1), true);
+  assert.equal(isVisible(s('albert'), stage1), false);
+  assert.equal(shownProblem({ ...s('albert'), submitted: true, problems: { fields: { stage1Length: 'bad' } } }, stage1), undefined, 'a hidden field says nothing');
+});

@@ -121,3 +121,13 @@ test('a layer map in the snapshot is kept (checked); a bad one is dropped', () =
   assert.deepEqual(snapshot([], [], { layerMap: map }).layerMap, map);
   assert.equal(snapshot([], [], { layerMap: { teacherLayers: 'x' } as never }).layerMap, undefined);
 });
+
+test("a distillation's layer map arrives with its plan, after the snapshot; a malformed one is ignored", () => {
+  let s = snapshot();
+  assert.equal(s.layerMap, undefined);
+  const layerMap = { teacherLayers: 4, studentLayers: 2, links: [{ student: 1, teacher: 2, role: 'supervise' as const }] };
+  s = runReducer(s, { type: 'progress', payload: { steps: [], evals: [], elapsedMs: 10, layerMap }, at: 0 });
+  assert.deepEqual(s.layerMap, layerMap);
+  const same = runReducer(s, { type: 'progress', payload: { steps: [], evals: [], elapsedMs: 20, layerMap: { teacherLayers: 'x' } as never }, at: 0 });
+  assert.deepEqual(same.layerMap, layerMap);
+});

@@ -201,9 +201,10 @@ const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y <
 
 /**
  * Writes each point's label beside it, at the first of several spots (right, left, above, below)
- * that stays inside the plot and clear of the points and of the labels already placed.
+ * that stays inside the plot and clear of the points and of the labels already placed. Point d
+ * is dataset d's first point (the report's trade-off chart draws its labels with this too).
  */
-function pointLabels(data: ScatterChart, t: ChartTheme): Plugin<'scatter'> {
+export function pointLabels(data: { points: ReadonlyArray<{ label: string; baseline: boolean }> }, t: ChartTheme): Plugin<'scatter'> {
   return {
     id: 'pointLabels',
     afterDatasetsDraw(chart) {

@@ -213,19 +213,19 @@ function tableSection(panel: ComparePanel): HTMLElement {
         h('th', { scope: 'col', class: 'pick', title: 'The model the others are compared with' }, 'Baseline'),
         h('th', { scope: 'col' }, 'Model'),
         ...panel.headers.map((c) => h('th', { scope: 'col', class: 'num', title: c.title, 'data-col': c.id }, c.label)))),
-      h('tbody', null, ...panel.rows.map((r) => row(r, noisy.indexOf(r)))))
+      h('tbody', null, ...panel.rows.map((r) => row(r, noisy.indexOf(r), panel.headers.some((c) => c.id === 'accuracy')))))
     : h('p', { class: 'muted empty-table', testid: 'no-rows' }, 'No model has a result at this configuration.');
   return h('section', { class: 'panel', 'aria-labelledby': 'results-h' },
     h('div', { class: 'section-head' },
       h('h2', { id: 'results-h' }, 'Results'),
-      h('span', { class: 'muted' }, 'speed-up is the baseline’s p50 over each model’s; params % and size % are shares of the baseline’s')),
+      h('span', { class: 'muted' }, `speed-up is the baseline’s p50 over each model’s; params %${panel.headers.some((c) => c.id === 'accuracy') ? ', size % and accuracy %' : ' and size %'} are shares of the baseline’s`)),
     h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Comparison table' }, body),
     noisy.length ? h('ol', { class: 'footnotes', testid: 'noisy-notes' }, ...noisy.map((r, i) => h('li', { id: `noisy-${i}`, testid: 'noisy-note' },
       h('span', { class: 'footnote-mark', 'aria-hidden': 'true' }, `${i + 1}`),
       h('span', null, h('span', { class: 'status-model' }, r.model), ` is noisy: ${r.noisyReason ?? ''}`)))) : null);
 }
 
-function row(r: CompareRowView, noisyIndex: number): HTMLElement {
+function row(r: CompareRowView, noisyIndex: number, withAccuracy: boolean): HTMLElement {
   const radio = h('input', {
     type: 'radio', name: 'baseline', class: 'baseline-radio', 'data-focus': `baseline-${r.index}`, testid: 'baseline-radio',
     'aria-label': `Use ${r.model} as the baseline`, disabled: r.index < 0,
@@ -254,7 +254,11 @@ function row(r: CompareRowView, noisyIndex: number): HTMLElement {
     h('td', { class: 'num' }, r.throughputText),
     h('td', { class: `num speedup trend-${r.trend}`, testid: 'compare-speedup' }, r.speedupText),
     h('td', { class: 'num' }, r.paramsPctText),
-    h('td', { class: 'num' }, r.sizePctText));
+    h('td', { class: 'num' }, r.sizePctText),
+    ...(withAccuracy ? [
+      h('td', { class: 'num', testid: 'compare-accuracy' }, r.accuracyText),
+      h('td', { class: 'num', testid: 'compare-accuracy-pct' }, r.accuracyPctText),
+    ] : []));
 }
 
 function chartPanel(id: string, title: string, note: string, canvas: HTMLCanvasElement, cls: string, empty = false): HTMLElement {

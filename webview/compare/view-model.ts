@@ -74,6 +74,11 @@ export interface CompareRowView {
   trend: 'faster' | 'slower' | 'same';
   paramsPctText: string;
   sizePctText: string;
+  /** From a run that evaluated the model (a distillation's record); benchmarks do not measure it. */
+  accuracy?: number;
+  accuracyText: string;
+  /** Of the baseline's accuracy. */
+  accuracyPctText: string;
   noisy: boolean;
   /** Why the row is flagged noisy, in words. */
   noisyReason?: string;
@@ -114,6 +119,9 @@ export function compareTable(view: CompareView): CompareRowView[] {
       trend,
       paramsPctText: formatPct(r.paramsPct),
       sizePctText: formatPct(r.sizePct),
+      ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+      accuracyText: r.accuracy !== undefined && Number.isFinite(r.accuracy) ? `${(100 * r.accuracy).toFixed(2)}%` : DASH,
+      accuracyPctText: formatPct(r.accuracyPct),
       noisy: r.noisy,
       noisyReason: r.noisy ? noisyReason(r, view.noisyCv) : undefined,
       status: m?.status ?? 'complete',
@@ -133,7 +141,16 @@ export function tableHeaders(view: CompareView): Array<{ id: string; label: stri
     { id: 'speedup', label: 'Speed-up', title: "The baseline's p50 over this model's: 2.00x is twice as fast" },
     { id: 'params-pct', label: 'Params %', title: "Parameters as a share of the baseline's" },
     { id: 'size-pct', label: 'Size %', title: "Size on disk as a share of the baseline's" },
+    ...(hasAccuracy(view) ? [
+      { id: 'accuracy', label: 'Accuracy', title: 'Accuracy on the evaluation data, from the run that evaluated the model' },
+      { id: 'accuracy-pct', label: 'Accuracy %', title: "Accuracy as a share of the baseline's: how much of it the model kept" },
+    ] : []),
   ];
+}
+
+/** Accuracy columns show only when some row has an accuracy (a comparison after a distillation). */
+export function hasAccuracy(view: CompareView): boolean {
+  return view.rows.some((r) => typeof r.accuracy === 'number');
 }
 
 /** One sentence about the best trade-off: the fastest model against the baseline. */
@@ -142,7 +159,8 @@ export function headline(view: CompareView): string | undefined {
   const others = view.rows.filter((r) => !r.baseline && Number.isFinite(r.speedup));
   if (!base || others.length === 0) return undefined;
   const best = others.reduce((a, b) => (b.speedup > a.speedup ? b : a));
-  const kept = best.paramsPct !== undefined ? ` with ${formatPct(best.paramsPct)} of its parameters` : ` at ${formatPct(best.sizePct)} of its size`;
+  const size = best.paramsPct !== undefined ? `${formatPct(best.paramsPct)} of its parameters` : `${formatPct(best.sizePct)} of its size`;
+  const kept = best.accuracyPct !== undefined ? ` with ${size} and ${formatPct(best.accuracyPct)} of its accuracy` : best.paramsPct !== undefined ? ` with ${size}` : ` at ${size}`;
   if (best.speedup >= 1.005) return `Fastest: ${best.model}, ${formatSpeedup(best.speedup)} the speed of ${base.model}${kept}.`;
   return `No model beats the baseline ${base.model}: the best, ${best.model}, runs at ${formatSpeedup(best.speedup)} its speed${kept}.`;
 }

@@ -44,6 +44,8 @@ let summary: HTMLElement | undefined;
 /** Set while the page writes a control's value itself: the components report that as a change too. */
 let applying = false;
 let typingTimer = 0;
+/** The field whose pause is awaited: another field's edit sends it at once, so its derived values are not lost. */
+let pendingField: string | undefined;
 
 function tellHost(field: string): void {
   ep.emit('changed', { field, values: { ...store.getState().values } });
@@ -53,8 +55,12 @@ function edited(field: string, value: string, pause: boolean): void {
   if (applying) return;
   store.dispatch({ type: 'edit', field, value });
   clearTimeout(typingTimer);
-  if (pause) typingTimer = window.setTimeout(() => tellHost(field), TYPING_PAUSE_MS);
-  else tellHost(field);
+  if (pendingField !== undefined && pendingField !== field) tellHost(pendingField);
+  pendingField = undefined;
+  if (pause) {
+    pendingField = field;
+    typingTimer = window.setTimeout(() => { pendingField = undefined; tellHost(field); }, TYPING_PAUSE_MS);
+  } else tellHost(field);
 }
 
 function control(f: JobFormField): ValueElement {
@@ -114,6 +120,7 @@ async function start(): Promise<void> {
   const s = store.getState();
   if (s.starting) return;
   clearTimeout(typingTimer);
+  pendingField = undefined;
   store.dispatch({ type: 'starting' });
   try {
     const r = await ep.request('start', { values: { ...s.values } }, START_TIMEOUT_MS);
@@ -133,7 +140,9 @@ function build(spec: JobFormSpec): void {
       views.push(v);
       return v.row;
     });
-    return h('section', { class: `panel form-section ${i === 0 ? 'files' : 'params'}`, 'aria-labelledby': `section-${i}` },
+    // Paths get a line each, wherever their section is; other fields share lines.
+    const files = i === 0 || sec.fields.every((f) => f.type === 'file');
+    return h('section', { class: `panel form-section ${files ? 'files' : 'params'}`, 'aria-labelledby': `section-${i}` },
       h('h2', { id: `section-${i}` }, sec.title),
       h('div', { class: 'form-grid' }, ...rows));
   });

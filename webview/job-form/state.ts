@@ -98,9 +98,12 @@ export function allFields(spec: JobFormSpec | undefined): JobFormField[] {
   return spec ? spec.sections.flatMap((s) => s.fields) : [];
 }
 
-/** Whether a field shows (epochs only while training for epochs). */
+/** Whether a field shows (epochs only while training for epochs; a recipe's fields while it is chosen). */
 export function isVisible(state: FormState, field: JobFormField): boolean {
-  return !field.showWhen || state.values[field.showWhen.field] === field.showWhen.value;
+  if (!field.showWhen) return true;
+  const { value } = field.showWhen;
+  const current = state.values[field.showWhen.field] ?? '';
+  return typeof value === 'string' ? current === value : Array.isArray(value) && value.includes(current);
 }
 
 /**

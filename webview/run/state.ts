@@ -174,9 +174,11 @@ export function runReducer(state: RunState, action: RunAction): RunState {
       if (!p || typeof p !== 'object' || state.waiting) return state;
       let next = appendBatch(state, p.steps, p.evals);
       const plan = p.plan !== undefined ? cleanPlan(p.plan) : undefined;
-      if (plan || typeof p.phase === 'string' || finite(p.elapsedMs)) {
+      const layerMap = p.layerMap !== undefined ? cleanLayerMap(p.layerMap) : undefined;
+      if (plan || layerMap || typeof p.phase === 'string' || finite(p.elapsedMs)) {
         next = {
           ...next,
+          ...(layerMap ? { layerMap } : {}),
           ...(plan ? { plan, terms: withTerms(next.terms, plan) } : {}),
           ...(typeof p.phase === 'string' ? { phase: p.phase, phaseAt: next.count } : {}),
           ...(finite(p.elapsedMs) ? { clock: { elapsedMs: p.elapsedMs, at: action.at } } : {}),

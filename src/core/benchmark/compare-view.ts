@@ -32,6 +32,8 @@ export type CompareView = {
 export interface CompareSource {
   run: BenchmarkRun;
   runFile?: string;
+  /** The model's accuracy (0..1) from a run that evaluated it (a distillation's record), if any. */
+  accuracy?: number;
 }
 
 const key = (c: BenchmarkConfig) => `${c.batch}/${c.seq}/${c.threads}`;
@@ -58,7 +60,7 @@ export function buildCompareView(sources: readonly CompareSource[], baseline: nu
   const included: number[] = [];
   sources.forEach((s, i) => {
     const result = pickResult(s.run, config);
-    if (result) { entries.push({ label: s.runFile ?? s.run.model.path, run: s.run, result }); included.push(i); }
+    if (result) { entries.push({ label: s.runFile ?? s.run.model.path, run: s.run, result, ...(s.accuracy !== undefined ? { accuracy: s.accuracy } : {}) }); included.push(i); }
     else warnings.push(`${s.run.model.name}: no result at batch ${config.batch}, seq ${config.seq}, ${config.threads} threads (${s.run.status}${s.run.error ? `: ${s.run.error}` : ''})`);
   });
   const base = Math.max(0, included.indexOf(Math.min(Math.max(0, baseline), sources.length - 1)));

@@ -9,6 +9,8 @@ export interface CompareEntry {
   label: string;
   run: BenchmarkRun;
   result: ConfigResult;
+  /** Accuracy on evaluation data (0..1), when a run that evaluated the model says: benchmarks do not. */
+  accuracy?: number;
 }
 
 export interface CompareRow extends BenchmarkConfig {
@@ -29,6 +31,9 @@ export interface CompareRow extends BenchmarkConfig {
   paramsPct?: number;
   sizePct: number;
   noisy: boolean;
+  /** Accuracy (0..1) from the run that evaluated the model, and as a percentage of the baseline's. */
+  accuracy?: number;
+  accuracyPct?: number;
 }
 
 /** The result of a run at this configuration (any field left out matches anything); the first when several match. */
@@ -70,8 +75,19 @@ export function compareRows(entries: readonly CompareEntry[], baseline: number):
       paramsPct: pct(run.model.params, base.run.model.params),
       sizePct: pct(run.model.bytes, base.run.model.bytes) ?? 0,
       noisy: result.noisy,
+      ...(e.accuracy !== undefined ? { accuracy: e.accuracy } : {}),
+      ...(pct(e.accuracy, base.accuracy) !== undefined ? { accuracyPct: pct(e.accuracy, base.accuracy) } : {}),
     };
   });
+}
+
+/** Accuracy columns are added to a table only when some row has an accuracy (the CLI's never do). */
+function hasAccuracy(rows: readonly CompareRow[]): boolean {
+  return rows.some((r) => r.accuracy !== undefined);
+}
+
+function accuracyCells(r: CompareRow): string[] {
+  return [r.accuracy !== undefined ? `${(100 * r.accuracy).toFixed(2)}%` : '-', r.accuracyPct !== undefined ? `${r.accuracyPct.toFixed(1)}%` : '-'];
 }
 
 export const COMPARE_HEADERS = ['model', 'params', 'size', 'FLOPs', 'p50 ms', 'p95 ms', 'seq/s', 'speed-up', 'params %', 'size %'];
@@ -104,10 +120,12 @@ export function comparisonNote(rows: readonly CompareRow[]): string {
 
 export function toMarkdown(rows: readonly CompareRow[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const acc = hasAccuracy(rows);
+  const headers = acc ? [...COMPARE_HEADERS, 'accuracy', 'accuracy %'] : COMPARE_HEADERS;
   const lines = [
-    `| ${COMPARE_HEADERS.join(' | ')} |`,
-    `| ${COMPARE_HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((r) => `| ${displayCells(r).map(esc).join(' | ')} |`),
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${[...displayCells(r), ...(acc ? accuracyCells(r) : [])].map(esc).join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${comparisonNote(rows)}`;
 }
@@ -121,6 +139,7 @@ export function csvField(x: unknown): string {
 }
 
 export function toCsv(rows: readonly CompareRow[]): string {
-  const lines = rows.map((r) => [r.model, r.path, r.baseline, r.batch, r.seq, r.threads, r.params, r.bytes, r.flops, r.p50, r.p95, r.sequencesPerSec, r.speedup, r.paramsPct, r.sizePct, r.noisy].map(csvField).join(','));
-  return [CSV_HEADERS.join(','), ...lines].join('\n');
+  const acc = hasAccuracy(rows);
+  const lines = rows.map((r) => [r.model, r.path, r.baseline, r.batch, r.seq, r.threads, r.params, r.bytes, r.flops, r.p50, r.p95, r.sequencesPerSec, r.speedup, r.paramsPct, r.sizePct, r.noisy, ...(acc ? [r.accuracy, r.accuracyPct] : [])].map(csvField).join(','));
+  return [(acc ? [...CSV_HEADERS, 'accuracy', 'accuracy_pct'] : CSV_HEADERS).join(','), ...lines].join('\n');
 }

@@ -3,11 +3,28 @@ import * as vscode from 'vscode';
 import { planConfigs, resolveModelFile } from '../../core/benchmark/plan';
 import type { BenchmarkPlan, BenchmarkProgress, BenchmarkRun } from '../../core/benchmark/types';
 import { startBenchmarkJob } from '../../host/benchmark-job';
-import { askPlan, timeoutMsFromSettings } from './benchmark-settings';
+import { askPlan, planFromSettings, timeoutMsFromSettings } from './benchmark-settings';
 import { COMPARE_VIEW, ComparePanel } from './compare-panel';
 import type { RunsStore } from './runs-store';
 
 const ONNX_FILTER = { 'ONNX models': ['onnx'] };
+
+export interface CompareOptions {
+  /** Run files that evaluated the models (a distillation, a quantization): the accuracy columns. */
+  accuracyRuns?: string[];
+  title?: string;
+}
+
+/** The command's third argument, from other parts of the extension only; checked all the same. */
+function compareOptions(x: unknown): CompareOptions {
+  const runs = (x as { accuracyRuns?: unknown } | undefined)?.accuracyRuns;
+  return Array.isArray(runs) && runs.every((f) => typeof f === 'string' && f.endsWith('.json')) ? { accuracyRuns: runs as string[] } : {};
+}
+
+/** `tiny/model.onnx` -> `tiny`, `tiny/tiny.int8.onnx` -> `tiny.int8`. */
+function shortName(file: string): string {
+  return path.basename(file).toLowerCase() === 'model.onnx' ? path.basename(path.dirname(file)) : path.basename(file).replace(/\.onnx$/i, '');
+}
 
 /** The model the command is about: the explorer's selection, the active model card, or a picked file. */
 async function targetModels(arg: unknown, args: unknown, many: boolean): Promise<vscode.Uri[] | undefined> {
@@ -48,7 +65,7 @@ export class BenchmarkCommands {
   register(): vscode.Disposable[] {
     return [
       vscode.commands.registerCommand('compressionLab.benchmarkModel', (arg?: unknown, args?: unknown) => this.benchmark(arg, args)),
-      vscode.commands.registerCommand('compressionLab.compareModels', (arg?: unknown, args?: unknown) => this.compare(arg, args)),
+      vscode.commands.registerCommand('compressionLab.compareModels', (arg?: unknown, args?: unknown, opts?: unknown) => this.compare(arg, args, compareOptions(opts))),
       vscode.commands.registerCommand('compressionLab.openRun', (file?: unknown) => {
         if (typeof file !== 'string') return;
         const s = this.store.read(file);
@@ -83,7 +100,7 @@ export class BenchmarkCommands {
     await this.runAll([plan], panel);
   }
 
-  async compare(arg?: unknown, args?: unknown): Promise<void> {
+  async compare(arg?: unknown, args?: unknown, opts: CompareOptions = {}): Promise<void> {
     const uris = await targetModels(arg, args, true);
     if (!uris?.length) return;
     // A folder and the model.onnx inside it are one model.
@@ -91,7 +108,16 @@ export class BenchmarkCommands {
     if (files.length < 2) { void vscode.window.showErrorMessage('Compare Models needs two or more ONNX models.'); return; }
     const plan = await askPlan(files.join(', '));
     if (!plan) return;
-    const panel = ComparePanel.create(this.context, this.store, `Compare: ${files.map((f) => path.basename(path.dirname(f))).join(' vs ')}`);
+    await this.compareFiles(files, plan, opts);
+  }
+
+  /**
+   * Benchmarks the models one after another with `plan` (the first is the baseline) and shows
+   * them in a new comparison panel; without a plan, the benchmark settings are used as they are
+   * (a job that just ended asks for it: no questions).
+   */
+  async compareFiles(files: readonly string[], plan: BenchmarkPlan = planFromSettings(files[0]), opts: CompareOptions = {}): Promise<void> {
+    const panel = ComparePanel.create(this.context, this.store, opts.title ?? `Compare: ${files.map(shortName).join(' vs ')}`, [], opts.accuracyRuns);
     await this.runAll(files.map((model) => ({ ...plan, model })), panel);
   }
 

@@ -6,6 +6,7 @@ import type { BenchmarkConfig } from '../../core/benchmark/types';
 import { writeAtomically } from '../../core/io/atomic-write';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents, type Message } from '../../shared/protocol';
 import { webviewHtml } from '../webview-html';
+import { accuracyByModel, accuracyFor } from './accuracy';
 import type { RunsStore } from './runs-store';
 
 export const COMPARE_VIEW = 'compressionLab.compare';
@@ -16,6 +17,8 @@ export interface ComparePanelState {
   runFiles: string[];
   baseline: number;
   config?: BenchmarkConfig;
+  /** Runs that evaluated the compared models (a distillation, a quantization): the accuracy columns. */
+  accuracyRuns?: string[];
 }
 
 const STATE_PREFIX = 'compressionLab.compare.';
@@ -33,9 +36,9 @@ export class ComparePanel {
   private queued: Array<() => void> = [];
   onCancel?: () => void;
 
-  static create(context: vscode.ExtensionContext, store: RunsStore, title: string, runFiles: string[] = []): ComparePanel {
+  static create(context: vscode.ExtensionContext, store: RunsStore, title: string, runFiles: string[] = [], accuracyRuns?: string[]): ComparePanel {
     const panel = vscode.window.createWebviewPanel(COMPARE_VIEW, title, vscode.ViewColumn.Active, { enableScripts: true, retainContextWhenHidden: true });
-    return new ComparePanel(panel, context, store, { key: randomUUID(), runFiles, baseline: 0 });
+    return new ComparePanel(panel, context, store, { key: randomUUID(), runFiles, baseline: 0, ...(accuracyRuns?.length ? { accuracyRuns } : {}) });
   }
 
   static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, store: RunsStore, webviewState: unknown): ComparePanel {
@@ -98,8 +101,15 @@ export class ComparePanel {
     if (!this.ready || this.disposed) return;
     const sources = this.state.runFiles.map((f) => this.store.read(f));
     const broken = sources.filter((s) => !s.run);
-    const good = sources.filter((s) => s.run).map((s) => ({ run: s.run!, runFile: s.file }));
+    const accuracy = accuracyByModel((this.state.accuracyRuns ?? []).map((f) => this.store.read(f)).flatMap((s) => (s.record ? [{ file: s.file, record: s.record }] : [])));
+    const stale: string[] = [];
+    const good = sources.filter((s) => s.run).map((s) => {
+      const a = accuracyFor(accuracy, s.run!.model);
+      if (a.stale) stale.push(`${s.run!.model.name}: its accuracy was measured on other bytes of ${s.run!.model.path}; not shown`);
+      return { run: s.run!, runFile: s.file, ...(a.accuracy !== undefined ? { accuracy: a.accuracy } : {}) };
+    });
     this.view = buildCompareView(good, this.state.baseline, this.state.config);
+    this.view.warnings.push(...stale);
     for (const b of broken) this.view.warnings.unshift(b.problem ?? `${b.file}: cannot be read`);
     this.view.restoreKey = this.state.key;
     this.endpoint.emit('view', this.view);

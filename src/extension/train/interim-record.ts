@@ -51,6 +51,8 @@ export function interimRecord<K extends TrainingKind>(base: InterimBase<K>, run:
     ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}),
     durationSec: run.elapsedMs / 1000,
     history: thinHistory(run.steps), evals: run.evals.slice(),
+    // What a distillation's record would hold, so a reload mid-run still draws the map.
+    ...(base.kind === 'distill' && run.layerMap ? { layerMap: run.layerMap } : {}),
   };
   return {
     schema: RUN_SCHEMA, kind: base.kind, id: base.id, created: base.created, model: base.model, settings: base.settings,

@@ -10,6 +10,8 @@ export const JOB_FORM_VIEW = 'compressionLab.jobForm';
 export interface JobFormController {
   spec: JobFormSpec;
   values: JobFormValues;
+  /** The field the others follow (the model; Distill's teacher): derived from as soon as the page is up. */
+  primaryField?: string;
   notes?: Record<string, string>;
   /** After a change: values derived from it (for fields the user has not edited) and notes. */
   derive?(field: string, values: JobFormValues): Promise<{ values: JobFormValues; notes: Record<string, string> } | undefined>;
@@ -49,7 +51,8 @@ export class JobFormPanel {
 
     this.endpoint.on('ready', () => {
       this.endpoint.emit('init', { spec: controller.spec, values: controller.values, notes: controller.notes ?? {} });
-      if (controller.values.model) void this.changed('model', controller.values);
+      const primary = controller.primaryField ?? 'model';
+      if (controller.values[primary]) void this.changed(primary, controller.values);
     });
     this.endpoint.on('changed', (p) => {
       const values = cleanValues(p?.values);

@@ -22,7 +22,12 @@ export class LiveRun {
   /** What "Compare with the original" compares: the original (the baseline) and the job's output. */
   comparison?: { original: string; output: string };
 
-  constructor(private currentHeader: RunHeader, readonly layerMap?: RunLayerMap) {}
+  /** Teacher -> student layers: given up front, or announced by a distillation's 'start' report. */
+  layerMap?: RunLayerMap;
+
+  constructor(private currentHeader: RunHeader, layerMap?: RunLayerMap) {
+    this.layerMap = layerMap;
+  }
 
   get header(): RunHeader {
     return this.currentHeader;
@@ -43,8 +48,11 @@ export class LiveRun {
       case 'steps': this.steps.push(...p.steps); this.phase = undefined; break;
       case 'eval': this.evals.push(p.eval); break;
       case 'start': {
-        const { type: _type, ...plan } = p;
+        // The layer map and stages are not part of the plan the panel's header reads; the map is
+        // drawn on its own, and stages show as markers from the steps' own stage names.
+        const { type: _type, layerMap, stages: _stages, ...plan } = p;
         this.plan = plan;
+        if (layerMap) this.layerMap = layerMap;
         break;
       }
       case 'phase': this.phase = p.message; break;
@@ -114,6 +122,7 @@ export class RunFeed {
   private sentEvals = 0;
   private sentPlan?: RunPlan;
   private sentPhase?: string;
+  private sentLayerMap?: RunLayerMap;
   private lastFlush = -Infinity;
   private timer?: ReturnType<typeof setTimeout>;
   private readonly stop: () => void;
@@ -129,6 +138,7 @@ export class RunFeed {
     this.sentEvals = r.evals.length;
     this.sentPlan = r.plan;
     this.sentPhase = r.phase;
+    this.sentLayerMap = r.layerMap;
     this.lastFlush = performance.now();
   }
 
@@ -143,17 +153,19 @@ export class RunFeed {
     if (this.closed) return;
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     const r = this.run;
-    const fresh = r.steps.length > this.sentSteps || r.evals.length > this.sentEvals || r.plan !== this.sentPlan || r.phase !== this.sentPhase;
+    const fresh = r.steps.length > this.sentSteps || r.evals.length > this.sentEvals || r.plan !== this.sentPlan || r.phase !== this.sentPhase || r.layerMap !== this.sentLayerMap;
     if (!fresh) return;
     this.sink.emit('progress', {
       steps: r.steps.slice(this.sentSteps), evals: r.evals.slice(this.sentEvals),
       ...(r.plan !== this.sentPlan ? { plan: r.plan } : {}), ...(r.phase !== this.sentPhase ? { phase: r.phase } : {}),
+      ...(r.layerMap && r.layerMap !== this.sentLayerMap ? { layerMap: r.layerMap } : {}),
       elapsedMs: r.elapsedMs,
     });
     this.sentSteps = r.steps.length;
     this.sentEvals = r.evals.length;
     this.sentPlan = r.plan;
     this.sentPhase = r.phase;
+    this.sentLayerMap = r.layerMap;
     this.lastFlush = performance.now();
   }
 

@@ -21,8 +21,8 @@ export interface RunPanelDeps {
   context: vscode.ExtensionContext;
   store: RunsStore;
   live: LiveRuns;
-  /** "Compare with the original": the original model first (the baseline), then the run's output. */
-  compare(original: string, output: string): void;
+  /** "Compare with the original": the original model first (the baseline), then the run's output; the run's record gives their accuracy. */
+  compare(original: string, output: string, runFile?: string): void;
 }
 
 export class RunPanel {
@@ -77,7 +77,7 @@ export class RunPanel {
       const h = this.header();
       // A live job knows its pair (Distill: teacher and student); a saved run compares its model with its output.
       const pair = this.attached?.comparison ?? (h?.out ? { original: h.modelPath, output: h.out } : undefined);
-      if (pair && existsSync(pair.original) && existsSync(pair.output)) deps.compare(pair.original, pair.output);
+      if (pair && existsSync(pair.original) && existsSync(pair.output)) deps.compare(pair.original, pair.output, this.header()?.runFile);
       else void vscode.window.showWarningMessage('This run left no model to compare.');
     });
   }

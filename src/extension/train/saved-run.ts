@@ -13,6 +13,11 @@ export interface RunPanelState {
 
 const KIND_TITLE: Record<string, string> = { train: 'Fine-tune', distill: 'Distill' };
 
+/** The run panel's button (and the end message's): a distillation's original is its teacher. */
+export function compareLabel(kind: string): string {
+  return kind === 'distill' ? 'Compare with the teacher' : 'Compare with the original';
+}
+
 export function panelTitle(header: Pick<RunHeader, 'kind' | 'model'>): string {
   return `${KIND_TITLE[header.kind] ?? header.kind}: ${header.model}`;
 }
@@ -37,13 +42,16 @@ export function savedSnapshot(file: string, record: TrainingRecord, extra: { pla
   // A finished run's length is its last step; a stopped one's is the plan, when it is known.
   const totalSteps = extra.plan?.totalSteps ?? (record.status === 'complete' && last ? last.step : settings.maxSteps);
   const elapsedMs = r.durationSec !== undefined ? r.durationSec * 1000 : r.history.reduce((t, s) => t + (s.ms || 0), 0);
+  // A distillation's record keeps its layer map (its interim record too, once the job announced
+  // it); the page's own copy covers a record from before that.
+  const layerMap = (record.kind === 'distill' ? record.result.layerMap : undefined) ?? extra.layerMap;
   return {
     header: {
       kind: record.kind, title: panelTitle({ kind: record.kind, model: record.model.name }), model: record.model.name, modelPath: record.model.path,
       ...(out ? { out } : {}), runFile: file, status: record.status, ...(record.error ? { error: record.error } : {}), live: false,
-      ...(hasOut ? { compare: { label: 'Compare with the original' } } : {}),
+      ...(hasOut ? { compare: { label: compareLabel(record.kind) } } : {}),
     },
     plan: { ...extra.plan, ...(totalSteps !== undefined ? { totalSteps } : {}), ...(r.startStep !== undefined ? { startStep: r.startStep } : {}) },
-    steps: r.history, evals: r.evals, ...(extra.layerMap ? { layerMap: extra.layerMap } : {}), elapsedMs,
+    steps: r.history, evals: r.evals, ...(layerMap ? { layerMap } : {}), elapsedMs,
   };
 }

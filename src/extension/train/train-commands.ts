@@ -11,6 +11,7 @@ import type { JobFormValues } from '../../shared/protocol';
 import type { RunsStore } from '../benchmark/runs-store';
 import type { WorkerClient } from '../worker-client';
 import { compareModels } from './compare-models';
+import { findData, targetModel } from './targets';
 import { modelEntry } from './interim-record';
 import { JobFormPanel, type JobFormController } from './job-form-panel';
 import { LiveRuns } from './live-run';
@@ -34,24 +35,6 @@ function isFile(file: string): boolean {
   try { return statSync(file).isFile(); } catch { return false; }
 }
 
-/** Data files named as datasets usually are, beside the model or at the workspace's top. */
-function findData(model: string | undefined): { data?: string; eval?: string } {
-  const dirs = [model ? path.dirname(model) : undefined, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath].filter((d): d is string => !!d);
-  const first = (names: string[]) => {
-    for (const d of dirs) for (const n of names) for (const ext of ['jsonl', 'tsv', 'csv']) if (isFile(path.join(d, `${n}.${ext}`))) return path.join(d, `${n}.${ext}`);
-    return undefined;
-  };
-  return { data: first(['train']), eval: first(['dev', 'eval', 'validation']) };
-}
-
-/** The model a command is about: the explorer's or editor title's file, else the active model card's. */
-function targetModel(arg: unknown): string | undefined {
-  if (arg instanceof vscode.Uri && arg.scheme === 'file' && arg.fsPath.toLowerCase().endsWith('.onnx')) return arg.fsPath;
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && input.uri.scheme === 'file' && input.uri.fsPath.toLowerCase().endsWith('.onnx')) return input.uri.fsPath;
-  return undefined;
-}
-
 export class TrainCommands {
   readonly live = new LiveRuns();
   readonly deps: RunPanelDeps;
@@ -64,7 +47,7 @@ export class TrainCommands {
     private readonly worker: WorkerClient,
     log: vscode.OutputChannel,
   ) {
-    this.deps = { context, store, live: this.live, compare: (original, output) => compareModels(original, output) };
+    this.deps = { context, store, live: this.live, compare: (original, output, runFile) => compareModels([original, output], runFile ? [runFile] : undefined) };
     this.runner = new TrainingRunner({ ...this.deps, log });
   }
 

@@ -79,6 +79,7 @@ export interface ModelFacts {
   family?: string;
   layers?: number;
   hiddenSize?: number;
+  numHeads?: number;
   numLabels?: number;
   vocabSize?: number;
   maxPositions?: number;
@@ -89,6 +90,7 @@ export function modelNote(f: ModelFacts): string {
   return [
     f.family, f.layers !== undefined ? `${f.layers} layer${f.layers === 1 ? '' : 's'}` : undefined,
     f.hiddenSize !== undefined ? `hidden ${f.hiddenSize}` : undefined,
+    f.numHeads !== undefined ? `${f.numHeads} head${f.numHeads === 1 ? '' : 's'}` : undefined,
     f.numLabels !== undefined ? `${f.numLabels} label${f.numLabels === 1 ? '' : 's'} (0..${f.numLabels - 1})` : undefined,
     f.vocabSize !== undefined ? `vocabulary ${n(f.vocabSize)}` : undefined,
     f.maxPositions !== undefined ? `${n(f.maxPositions)} positions` : undefined,
@@ -130,19 +132,19 @@ export function reword(e: OptionsError): string {
   return problem.replace(/option '(\w+)'/g, (_m, id: string) => `"${labelOf(id)}"`);
 }
 
-function parseNumber(text: string): number | undefined | 'bad' {
+export function parseNumber(text: string): number | undefined | 'bad' {
   const t = text.trim();
   if (!t) return undefined;
   const x = Number(t);
   return Number.isFinite(x) ? x : 'bad';
 }
 
-function isFile(file: string): boolean {
+export function isFile(file: string): boolean {
   try { return statSync(file).isFile(); } catch { return false; }
 }
 
 /** The first line of a data file, for a cheap look at what kind of rows it holds. */
-function firstLine(file: string): string {
+export function firstLine(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);

@@ -15,7 +15,7 @@ import type { RunLayerMap } from '../../shared/protocol';
 import { interimBase, interimFile, interimRecord } from './interim-record';
 import { LiveRun, type LiveRuns } from './live-run';
 import { RunPanel, type RunPanelDeps } from './run-panel';
-import { panelTitle } from './saved-run';
+import { compareLabel, panelTitle } from './saved-run';
 import type { TrainingKind } from './training-kind';
 
 /** How often the running job's record is rewritten. */
@@ -48,6 +48,11 @@ export interface TrainingRunSpec<K extends TrainingKind> {
   comparison: { original: string; output: string };
   /** The words for the end message: "Fine-tuned", "Distilled". */
   doneVerb: string;
+  /**
+   * After the job's record is saved (`runFile` undefined when there was nothing worth keeping):
+   * Distill opens its comparison from here, and then does not offer it in the end message.
+   */
+  onEnd?(record: RunRecord<K>, runFile: string | undefined): void;
 }
 
 function describeProgress(run: LiveRun): string {
@@ -145,34 +150,37 @@ export class TrainingRunner implements vscode.Disposable {
     run.setHeader({
       status: record.status, live: false, ...(record.error ? { error: record.error } : {}),
       runFile: kept ? file : undefined,
-      ...(outExists && record.status !== 'failed' ? { compare: { label: 'Compare with the original' } } : {}),
+      ...(outExists && record.status !== 'failed' ? { compare: { label: compareLabel(spec.kind) } } : {}),
     });
     this.liveRuns.delete(file, run);
     log.appendLine(`  ${record.status}${record.error ? `: ${record.error}` : ''}${kept ? `; saved ${file}` : ''}`);
-    void this.announce(spec, record, outExists);
+    void this.announce(spec, record, outExists, kept ? file : undefined);
+    spec.onEnd?.(record, kept ? file : undefined);
     return kept ? record : undefined;
   }
 
-  private async announce<K extends TrainingKind>(spec: TrainingRunSpec<K>, record: RunRecord<K>, outExists: boolean): Promise<void> {
+  private async announce<K extends TrainingKind>(spec: TrainingRunSpec<K>, record: RunRecord<K>, outExists: boolean, runFile: string | undefined): Promise<void> {
     const r = record.result;
     const last = r.history[r.history.length - 1];
     const acc = r.evals[r.evals.length - 1]?.accuracy;
     const where = vscode.workspace.asRelativePath(spec.out);
-    const compare = 'Compare with the original';
+    const compare = compareLabel(spec.kind);
+    // A job that opens its own comparison when it completes does not offer it again.
+    const offer = outExists && !(spec.onEnd && record.status === 'complete');
     const took = 'durationSec' in r && typeof r.durationSec === 'number' ? ` in ${formatDuration(r.durationSec)}` : '';
     let choice: string | undefined;
     if (record.status === 'complete') {
       choice = await vscode.window.showInformationMessage(
         `${spec.doneVerb} ${record.model.name}${took}${acc !== undefined ? `: accuracy ${(100 * acc).toFixed(1)}%` : ''}. Saved ${where}.`,
-        ...(outExists ? [compare] : []));
+        ...(offer ? [compare] : []));
     } else if (record.status === 'cancelled') {
       choice = await vscode.window.showWarningMessage(
         `${spec.title} was cancelled${last ? ` after step ${formatCount(last.step)}` : ''}.${outExists ? ` The model as trained so far is in ${where}.` : ''}`,
-        ...(outExists ? [compare] : []));
+        ...(offer ? [compare] : []));
     } else {
       void vscode.window.showErrorMessage(`${spec.title} ${record.status === 'timeout' ? 'timed out' : 'failed'}: ${record.error ?? 'unknown error'}`);
     }
-    if (choice === compare) this.deps.compare(spec.comparison.original, spec.comparison.output);
+    if (choice === compare) this.deps.compare(spec.comparison.original, spec.comparison.output, runFile);
   }
 
   /** The extension host is going away (window closed or reloaded): leave each running job's record as it stands. */

@@ -69,6 +69,20 @@ test('Markdown and CSV renderings', () => {
   assert.equal(csvField(undefined), '');
 });
 
+test('accuracy, when a run that evaluated the models gives it: a share of the baseline\'s, and two more columns in the renderings', () => {
+  const entries: CompareEntry[] = [{ label: 't', run: teacher, result: teacher.results[0], accuracy: 0.9 }, { label: 's', run: student, result: student.results[0], accuracy: 0.81 }];
+  const rows = compareRows(entries, 0);
+  assert.deepEqual([rows[0].accuracy, rows[0].accuracyPct, rows[1].accuracy], [0.9, 100, 0.81]);
+  assert.ok(Math.abs(rows[1].accuracyPct! - 90) < 1e-9);
+  assert.match(toMarkdown(rows).split('\n')[0], /\| size % \| accuracy \| accuracy % \|$/);
+  assert.match(toMarkdown(rows).split('\n')[3], /\| 81\.00% \| 90\.0% \|$/);
+  assert.match(toCsv(rows).split('\n')[0], /,noisy,accuracy,accuracy_pct$/);
+  // A baseline without an accuracy: no share; rows without any: no columns (the CLI's tables).
+  const noBase = compareRows([{ ...entries[0], accuracy: undefined }, entries[1]], 0);
+  assert.equal(noBase[1].accuracyPct, undefined);
+  assert.doesNotMatch(toCsv(compareRows([{ label: 't', run: teacher, result: teacher.results[0] }], 0)), /accuracy/);
+});
+
 test('run files: saved atomically under a sortable name, loaded back identical; broken files named', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcl-runs-'));
   try {
