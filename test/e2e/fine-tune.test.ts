@@ -109,6 +109,8 @@ describe('fine-tuning in a real VS Code', { timeout: 600_000 }, () => {
     await waitFor('the problems to clear', async () => (await f.locator('.form-field.invalid').count()) === 0, 10_000);
     await screenshot(page(), 'fine-tune-1-form');
     await f.locator('[data-testid="start-button"]').click();
+    // The form closes once the job has started; the run panel takes over.
+    await waitFor('the form to close', async () => f.isDetached(), 30_000);
   });
 
   step('2 the live run panel: the step counter rises and the loss curve grows', async () => {
@@ -118,7 +120,8 @@ describe('fine-tuning in a real VS Code', { timeout: 600_000 }, () => {
     const s1 = await stepShown(f);
     const p1 = await lossPoints(f);
     await waitFor('more steps', async () => (await stepShown(f)) > s1 + 20, 30_000);
-    assert.ok((await lossPoints(f)) > p1, 'the curve has more points');
+    // The chart draws on the next animation frame after the counter moves.
+    await waitFor('the curve to have more points', async () => (await lossPoints(f)) > p1, 5_000);
     assert.match(await f.locator('[data-testid="run-rate"]').innerText(), /steps\/s/);
     assert.equal(await f.locator('[data-testid="run-step-of"]').innerText(), 'of 100,000');
     assert.equal(await f.locator('[data-testid="run-status"]').getAttribute('data-status'), 'running');
