@@ -14,7 +14,8 @@ import type { WorkerClient } from '../worker-client';
 import { modelEntry } from '../train/interim-record';
 import { JobFormPanel, type JobFormController } from '../train/job-form-panel';
 import { findData, targetModel } from '../train/targets';
-import { isFile, modelNote, type ModelFacts, type TrainDefaults } from '../train/train-form';
+import { isFile } from '../train/form-checks';
+import { modelNote, type ModelFacts, type TrainDefaults } from '../train/train-form';
 import { trainDefaultsFromSettings, trainThreadsFromSettings, trainTimeoutMsFromSettings } from '../train/train-settings';
 import type { TrainingRunner } from '../train/training-runner';
 import {

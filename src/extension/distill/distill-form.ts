@@ -9,12 +9,12 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkDistillOptions, DISTILL_DEFAULTS, RECIPES, type DistillOptions, type Recipe } from '../../core/distill/distill-options';
 import { evenlySpacedLayers } from '../../core/distill/layer-map';
-import { OptionsError, UserError } from '../../core/errors';
-import { formatOf } from '../../core/training/data/dataset';
-import { checkTrainingPaths, defaultCheckpointPath, defaultLr } from '../../core/training/train-options';
+import type { OptionsError } from '../../core/errors';
+import { defaultLr } from '../../core/training/train-options';
 import type { JobFormField, JobFormProblems, JobFormSpec, JobFormValues } from '../../shared/protocol';
+import { isFile, pathProblem, probeOptions, trainingPathProblem } from '../train/form-checks';
 import {
-  firstLine, hasProblems, initialTrainValues, isFile, numberText, parseNumber, TRAIN_FIELDS, type ModelFacts, type TrainDefaults,
+  firstLine, hasProblems, initialTrainValues, numberText, parseNumber, TRAIN_FIELDS, type ModelFacts, type TrainDefaults,
 } from '../train/train-form';
 
 export const RECIPE_LABELS: Record<Recipe, string> = {
@@ -276,24 +276,19 @@ export function distillOptionsFromForm(values: JobFormValues, base: Partial<Dist
       if (spec.required) fields[k] = 'is required';
       continue;
     }
-    if (!path.isAbsolute(file)) { fields[k] = 'give the full path (or use Browse…)'; continue; }
-    if (k === 'out') {
-      if (!/\.onnx$/i.test(file)) fields[k] = 'the student is an ONNX model: end the name with .onnx';
-      else if (existsSync(file) && !isFile(file)) fields[k] = 'is a folder; give a file path';
-      continue;
-    }
     if (k === 'hfOut') {
-      if (isFile(file)) fields[k] = 'is a file; give a folder (new or empty)';
+      if (!path.isAbsolute(file)) fields[k] = 'give the full path (or use Browse…)';
+      else if (isFile(file)) fields[k] = 'is a file; give a folder (new or empty)';
       continue;
     }
     if (k === 'teacher') {
-      if (!existsSync(file)) fields[k] = 'no such file';
+      if (!path.isAbsolute(file)) fields[k] = 'give the full path (or use Browse…)';
+      else if (!existsSync(file)) fields[k] = 'no such file';
       else if (isFile(file) ? !/\.onnx$/i.test(file) : !isFile(path.join(file, 'config.json'))) fields[k] = 'the teacher is an ONNX model (.onnx), or a Hugging Face folder with its config.json';
       continue;
     }
-    if (!isFile(file)) { fields[k] = existsSync(file) ? 'is a folder; give a file' : 'no such file'; continue; }
-    if ((k === 'data' || k === 'eval') && !formatOf(file)) fields[k] = `cannot tell the format from '${path.extname(file) || 'no extension'}': use .tsv, .csv or .jsonl`;
-    if (k === 'tokenizer' && !/\.json$/i.test(file)) fields[k] = 'give a tokenizer.json';
+    const problem = pathProblem(file, k === 'out' ? { output: 'the student' } : k === 'data' || k === 'eval' ? 'data' : k === 'tokenizer' ? 'tokenizer' : 'input');
+    if (problem) fields[k] = problem;
   }
   if (!o.tokenizer && !fields.data && !fields.tokenizer && isFile(o.data) && !/input_ids/.test(firstLine(o.data))) {
     fields.tokenizer = 'the training data holds text (no input_ids column): give the tokenizer.json to tokenize it';
@@ -305,28 +300,14 @@ export function distillOptionsFromForm(values: JobFormValues, base: Partial<Dist
   for (const k of ['teacher', 'data', 'out']) if (!probe[k]) probe[k] = `/required/${k}`;
   const fieldOptions = (field: string) => (field === 'stage1Length' ? ['stage1Epochs', 'stage1Steps'] : [field]);
   for (const k of Object.keys(fields)) if (!['teacher', 'data', 'out', 'recipe'].includes(k)) for (const opt of fieldOptions(k)) delete probe[opt];
-  for (let i = 0; i < 48; i++) {
-    try {
-      checkDistillOptions(probe as unknown as DistillOptions);
-      break;
-    } catch (e) {
-      if (!(e instanceof OptionsError) || !e.option || !(e.option in probe)) { form = (e as Error).message; break; }
-      const field = OPTION_FIELD[e.option] ?? e.option;
-      fields[field] ??= reword(e);
-      delete probe[e.option];
-    }
-  }
+  const other = probeOptions(probe, (x) => checkDistillOptions(x as unknown as DistillOptions), (e) => {
+    fields[OPTION_FIELD[e.option] ?? e.option] ??= reword(e);
+    return true;
+  });
+  if (other) form = other.message;
   for (const [k, p] of Object.entries(shapeProblems(o, teacher))) fields[k] ??= p;
   if (!form && !fields.teacher && !fields.data && !fields.out && !fields.eval && !fields.tokenizer) {
-    try {
-      checkTrainingPaths(o, [{ role: 'the teacher', file: o.teacher }], o.checkpoint ?? defaultCheckpointPath(o.out));
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      // The checkpoint is named after the output, so a clash of either is the output field's.
-      const problem = e.problem.replace(/^the output model /, '').replace(/^the checkpoint /, 'its checkpoint (beside it) ');
-      if (e.file && [o.out, defaultCheckpointPath(o.out)].some((f) => path.resolve(f) === path.resolve(e.file!))) fields.out = problem;
-      else form = e.message;
-    }
+    form = trainingPathProblem(o, [{ role: 'the teacher', file: o.teacher }], fields);
   }
   if (o.hfOut && !fields.hfOut && [o.teacher, o.data, o.out].some((f) => f && path.resolve(f) === path.resolve(o.hfOut!))) fields.hfOut = 'is one of the job\'s other files; give a folder of its own';
   const problems: JobFormProblems = { fields, ...(form ? { form } : {}) };

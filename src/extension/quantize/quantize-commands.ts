@@ -16,7 +16,7 @@ import { compareModels } from '../train/compare-models';
 import { modelEntry } from '../train/interim-record';
 import { JobFormPanel, type JobFormController } from '../train/job-form-panel';
 import { targetModel } from '../train/targets';
-import { isFile } from '../train/train-form';
+import { isFile } from '../train/form-checks';
 import { trainThreadsFromSettings } from '../train/train-settings';
 import { defaultsForQuantizeModel, initialQuantizeValues, QUANTIZE_FIELDS, quantizeFormSpec, quantizeMessage, quantizeOptionsFromForm } from './quantize-form';
 

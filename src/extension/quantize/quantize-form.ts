@@ -5,13 +5,13 @@
 // tested in Node.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { OptionsError, UserError } from '../../core/errors';
+import { UserError } from '../../core/errors';
 import { formatBytes, formatCount } from '../../core/format';
 import { checkQuantizeOptions, type QuantizeJobOptions } from '../../core/quantize/quantize-model';
 import type { RunRecord } from '../../core/runs/run-record';
-import { formatOf } from '../../core/training/data/dataset';
 import type { JobFormField, JobFormProblems, JobFormSpec, JobFormValues } from '../../shared/protocol';
-import { firstLine, hasProblems, isFile } from '../train/train-form';
+import { isFile, pathProblem, probeOptions } from '../train/form-checks';
+import { firstLine, hasProblems } from '../train/train-form';
 
 export const QUANTIZE_FIELDS: Record<string, JobFormField> = {
   model: { id: 'model', label: 'Model (ONNX)', type: 'file', required: true, hint: 'A float model: a teacher or a student' },
@@ -82,16 +82,9 @@ export function quantizeOptionsFromForm(values: JobFormValues, base: Partial<Qua
   for (const k of ['model', 'out', 'eval', 'tokenizer'] as const) {
     const file = v(k);
     if (!file) { if (QUANTIZE_FIELDS[k].required) fields[k] = 'is required'; continue; }
-    if (!path.isAbsolute(file)) { fields[k] = 'give the full path (or use Browse…)'; continue; }
-    if (k === 'out') {
-      if (!/\.onnx$/i.test(file)) fields[k] = 'the output is an ONNX model: end the name with .onnx';
-      else if (existsSync(file) && !isFile(file)) fields[k] = 'is a folder; give a file path';
-      continue;
-    }
-    if (!isFile(file)) { fields[k] = existsSync(file) ? 'is a folder; give a file' : 'no such file'; continue; }
-    if (k === 'model' && !/\.onnx$/i.test(file)) fields[k] = 'quantization takes an ONNX model (.onnx); convert it first';
-    if (k === 'eval' && !formatOf(file)) fields[k] = `cannot tell the format from '${path.extname(file) || 'no extension'}': use .tsv, .csv or .jsonl`;
-    if (k === 'tokenizer' && !/\.json$/i.test(file)) fields[k] = 'give a tokenizer.json';
+    const problem = pathProblem(file, k === 'out' ? { output: 'the output' } : k === 'eval' ? 'data' : k === 'tokenizer' ? 'tokenizer' : 'input');
+    if (problem) fields[k] = problem;
+    else if (k === 'model' && !/\.onnx$/i.test(file)) fields[k] = 'quantization takes an ONNX model (.onnx); convert it first';
   }
   if (o.eval && !o.tokenizer && !fields.eval && isFile(o.eval) && !/input_ids/.test(firstLine(o.eval))) {
     fields.tokenizer = 'the evaluation data holds text (no input_ids column): give the tokenizer.json to tokenize it';
@@ -101,23 +94,14 @@ export function quantizeOptionsFromForm(values: JobFormValues, base: Partial<Qua
   if (!fields.model && !fields.out) {
     const probe: Record<string, unknown> = { ...o };
     for (const k of Object.keys(fields)) delete probe[k];
-    for (let i = 0; i < 16; i++) {
-      try {
-        checkQuantizeOptions(probe as unknown as QuantizeJobOptions);
-        break;
-      } catch (e) {
-        if (e instanceof OptionsError && e.option && e.option in probe && !['model', 'out'].includes(e.option)) {
-          fields[e.option] ??= e.problem.replace(new RegExp(`^option '${e.option}' `), '').replace(/option '(\w+)'/g, (_m, id: string) => `"${LABELS[id] ?? id}"`);
-          delete probe[e.option];
-          continue;
-        }
-        if (!(e instanceof UserError)) { form = (e as Error).message; break; }
-        // The output guard: the output is the model, the data, or the tokenizer.
-        if (e.file && path.resolve(e.file) === path.resolve(o.out)) fields.out = e.problem.replace(/^the quantized model /, '');
-        else form = e.message;
-        break;
-      }
-    }
+    const other = probeOptions(probe, (x) => checkQuantizeOptions(x as unknown as QuantizeJobOptions), (e) => {
+      if (['model', 'out'].includes(e.option)) return false;
+      fields[e.option] ??= e.problem.replace(new RegExp(`^option '${e.option}' `), '').replace(/option '(\w+)'/g, (_m, id: string) => `"${LABELS[id] ?? id}"`);
+      return true;
+    });
+    // The output guard: the output is the model, the data, or the tokenizer.
+    if (other instanceof UserError && other.file && path.resolve(other.file) === path.resolve(o.out)) fields.out = other.problem.replace(/^the quantized model /, '');
+    else if (other) form = other.message;
   }
   const problems: JobFormProblems = { fields, ...(form ? { form } : {}) };
   return hasProblems(problems) ? { problems } : { options: o, problems };

@@ -3,12 +3,12 @@
 // (checkTrainOptions, the output guard) decide what is valid, so the form and the CLI can never
 // disagree; this module adds only what a form needs on top: text to numbers, files that must
 // exist, and every problem at once rather than the first. No vscode import: tested in Node.
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
-import { OptionsError, UserError } from '../../core/errors';
-import { formatOf } from '../../core/training/data/dataset';
+import type { OptionsError } from '../../core/errors';
 import { SCHEDULES } from '../../core/training/optim/schedule';
-import { checkTrainingPaths, checkTrainOptions, defaultCheckpointPath, defaultLr, type TrainOptions } from '../../core/training/train-options';
+import { checkTrainOptions, defaultLr, type TrainOptions } from '../../core/training/train-options';
+import { isFile, pathProblem, probeOptions, trainingPathProblem } from './form-checks';
 import type { JobFormField, JobFormProblems, JobFormSpec, JobFormValues } from '../../shared/protocol';
 
 /** What the `compressionLab.train.*` settings give a new form. */
@@ -139,9 +139,6 @@ export function parseNumber(text: string): number | undefined | 'bad' {
   return Number.isFinite(x) ? x : 'bad';
 }
 
-export function isFile(file: string): boolean {
-  try { return statSync(file).isFile(); } catch { return false; }
-}
 
 /** The first line of a data file, for a cheap look at what kind of rows it holds. */
 export function firstLine(file: string): string {
@@ -190,16 +187,9 @@ export function trainOptionsFromForm(values: JobFormValues, base: Partial<TrainO
       if (TRAIN_FIELDS[k].required) fields[k] = 'is required';
       continue;
     }
-    if (!path.isAbsolute(file)) { fields[k] = 'give the full path (or use Browse…)'; continue; }
-    if (k === 'out') {
-      if (!/\.onnx$/i.test(file)) fields[k] = 'the output is an ONNX model: end the name with .onnx';
-      else if (existsSync(file) && !isFile(file)) fields[k] = 'is a folder; give a file path';
-      continue;
-    }
-    if (!isFile(file)) { fields[k] = existsSync(file) ? 'is a folder; give a file' : 'no such file'; continue; }
-    if (k === 'model' && !/\.onnx$/i.test(file)) fields[k] = 'fine-tuning takes an ONNX model (.onnx)';
-    if ((k === 'data' || k === 'eval') && !formatOf(file)) fields[k] = `cannot tell the format from '${path.extname(file) || 'no extension'}': use .tsv, .csv or .jsonl`;
-    if (k === 'tokenizer' && !/\.json$/i.test(file)) fields[k] = 'give a tokenizer.json';
+    const problem = pathProblem(file, k === 'out' ? { output: 'the output' } : k === 'data' || k === 'eval' ? 'data' : k === 'tokenizer' ? 'tokenizer' : 'input');
+    if (problem) fields[k] = problem;
+    else if (k === 'model' && !/\.onnx$/i.test(file)) fields[k] = 'fine-tuning takes an ONNX model (.onnx)';
   }
   // Text rows need a tokenizer; pre-tokenized ones (input_ids) do not. The job would say so too,
   // but only after the model is read: say it here, beside the field.
@@ -212,26 +202,13 @@ export function trainOptionsFromForm(values: JobFormValues, base: Partial<TrainO
   const probe: Record<string, unknown> = { ...o };
   for (const k of ['model', 'data', 'out']) if (!probe[k]) probe[k] = `/required/${k}`;
   for (const k of Object.keys(fields)) if (!['model', 'data', 'out'].includes(k)) delete probe[k];
-  for (let i = 0; i < 32; i++) {
-    try {
-      checkTrainOptions(probe as unknown as TrainOptions);
-      break;
-    } catch (e) {
-      if (!(e instanceof OptionsError) || !e.option || !(e.option in probe)) { form = (e as Error).message; break; }
-      fields[e.option] ??= reword(e);
-      delete probe[e.option];
-    }
-  }
+  const other = probeOptions(probe, (x) => checkTrainOptions(x as unknown as TrainOptions), (e) => {
+    fields[e.option] ??= reword(e);
+    return true;
+  });
+  if (other) form = other.message;
   if (!form && !fields.model && !fields.data && !fields.out && !fields.eval && !fields.tokenizer) {
-    try {
-      checkTrainingPaths(o, [{ role: 'the model', file: o.model }], o.checkpoint ?? defaultCheckpointPath(o.out));
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      // The checkpoint is named after the output, so a clash of either is the output field's.
-      const problem = e.problem.replace(/^the output model /, '').replace(/^the checkpoint /, 'its checkpoint (beside it) ');
-      if (e.file && [o.out, defaultCheckpointPath(o.out)].some((f) => path.resolve(f) === path.resolve(e.file!))) fields.out = problem;
-      else form = e.message;
-    }
+    form = trainingPathProblem(o, [{ role: 'the model', file: o.model }], fields);
   }
   const problems: JobFormProblems = { fields, ...(form ? { form } : {}) };
   return hasProblems(problems) ? { problems } : { options: o, problems };
