@@ -66,14 +66,19 @@ function progress(name: string): (p: TrainProgress) => void {
   };
 }
 
-/** A complete record of this kind that made `out` (the file as it is now), when there is one. */
-async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out: string): Promise<RunRecord<K> | undefined> {
+/**
+ * A complete record of this kind that made `out` (the file as it is now), when there is one; for
+ * a student, only one distilled from the teacher as it is now (a retrained teacher is another).
+ */
+async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out: string, teacher?: string): Promise<RunRecord<K> | undefined> {
   if (!existsSync(out) || !existsSync(p.runs)) return undefined;
   const sha = await hashFiles([out]);
+  const teacherSha = teacher ? await hashFiles([teacher]) : undefined;
   for (const f of readdirSync(p.runs).sort().reverse()) {
     try {
       const r = loadRunRecord(path.join(p.runs, f));
-      if (r.kind === kind && r.status === 'complete' && path.resolve(r.result.out ?? '') === path.resolve(out) && r.result.outSha256 === sha) return r as RunRecord<K>;
+      const sameTeacher = !teacherSha || (r.kind === 'distill' && r.result.teacher?.sha256 === teacherSha);
+      if (r.kind === kind && r.status === 'complete' && path.resolve(r.result.out ?? '') === path.resolve(out) && r.result.outSha256 === sha && sameTeacher) return r as RunRecord<K>;
     } catch {
       // not a run record of ours
     }
@@ -99,7 +104,7 @@ export async function teacher(p: Pipeline, config: EncoderConfig, train: Omit<Tr
 
 export async function student(p: Pipeline, name: string, options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'>): Promise<{ file: string; record: RunRecord<'distill'>; reused: boolean }> {
   const file = path.join(p.out, name, 'model.onnx');
-  const done = await existing(p, 'distill', file);
+  const done = await existing(p, 'distill', file, options.teacher);
   if (done) return { file, record: done, reused: true };
   const record = await startDistillJob(p.worker, { ...p.common, ...options, out: file, log: path.join(p.out, `${name}.jsonl`) } as DistillOptions, { onProgress: progress(name) }).done;
   need(p, record, `distilling ${name}`);
