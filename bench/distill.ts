@@ -13,7 +13,7 @@ import { analyzeModel } from '../src/core/analysis/model-card';
 import { openModel } from '../src/core/open-model';
 import { formatCount, formatMs } from '../src/core/format';
 import { table } from '../src/cli/format';
-import { sst2Inputs, finalAccuracy, latency, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
+import { sst2Inputs, finalAccuracy, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 const MAX_LENGTH = 64;
@@ -31,8 +31,8 @@ async function main(): Promise<void> {
     rows.push({ label: plans[name].label, file: s.file, acc: finalAccuracy(s.record), sec: s.record.result.durationSec ?? NaN, reused: s.reused });
   }
   const params = await Promise.all(rows.map(async (r) => analyzeModel(await openModel(r.file)).params.total));
-  const p50: number[] = [];
-  for (const r of rows) p50.push(await latency(p, r.file));
+  const measured = await latencies(p, rows.map((r) => r.file));
+  const p50 = rows.map((r) => measured.get(r.file)!);
 
   const cells = rows.map((r, i) => [
     r.label, formatCount(params[i]), `${((100 * params[i]) / params[0]).toFixed(1)}%`, formatMs(p50[i]), `${(p50[0] / p50[i]).toFixed(2)}x`,
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const kept = (i: number) => rows[i].acc / rows[0].acc;
   const speed = (i: number) => p50[0] / p50[i];
   const report = [
-    `bench:distill on ${path.relative(process.cwd(), TRAIN)} (dev ${path.relative(process.cwd(), DEV)}), max length ${MAX_LENGTH}, teacher ${TEACHER_STEPS} AdamW steps, students ${STUDENT_STEPS} steps (TinyBERT: ${STUDENT_STEPS} + ${STUDENT_STEPS}); latency batch 1, seq 128, ${p.threads} threads, each model in its own worker`,
+    `bench:distill on ${path.relative(process.cwd(), TRAIN)} (dev ${path.relative(process.cwd(), DEV)}), max length ${MAX_LENGTH}, teacher ${TEACHER_STEPS} AdamW steps, students ${STUDENT_STEPS} steps (TinyBERT: ${STUDENT_STEPS} + ${STUDENT_STEPS}); latency batch 1, seq 128, ${p.threads} threads, each model in its own worker, 5 interleaved rounds of 40 runs`,
     '',
     table(['model', 'params', '% teacher', 'p50 ms', 'speed-up', 'dev acc', '% teacher acc', 'training'], cells, [false, true, true, true, true, true, true, true]),
     '',

@@ -13,6 +13,8 @@ import { startBenchmarkJob } from '../src/host/benchmark-job';
 import { workerScript } from '../src/host/worker-path';
 import { benchmarkRecord, loadRunRecord, saveRunIn, type AnyRunRecord, type RunRecord } from '../src/core/runs/run-record';
 import { hashFiles } from '../src/core/benchmark/environment';
+import { latencyStats, noiseWarning, throughputOf } from '../src/core/benchmark/stats';
+import type { BenchmarkRun } from '../src/core/benchmark/types';
 import type { DistillOptions } from '../src/core/distill/distill-options';
 import type { TrainOptions } from '../src/core/training/train-options';
 import type { TrainProgress } from '../src/core/training/progress';
@@ -111,15 +113,40 @@ export async function student(p: Pipeline, name: string, options: Omit<DistillOp
   return { file, record, reused: false };
 }
 
-/** p50 at batch 1, seq 128, all cores, in the model's own worker; recorded. */
-export async function latency(p: Pipeline, model: string, runs = 100): Promise<number> {
-  const run = await startBenchmarkJob(p.worker, {
-    model, batches: [1], seqs: [128], threads: [p.threads], warmup: 10, runs,
-    session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
-  }).done;
-  if (run.status !== 'complete' || !run.results[0]) throw new Error(`benchmark of ${model}: ${run.status} ${run.error ?? ''}`);
-  saveRunIn(p.runs, benchmarkRecord(run));
-  return run.results[0].stats.p50;
+/**
+ * p50 at batch 1, seq 128, all cores, of every model, measured in interleaved rounds (each block
+ * a benchmark job in its own worker, the order reversed every other round), so a slow spell of a
+ * shared machine falls on every model alike rather than on whichever was measured then. One
+ * record per model holds the samples of all its rounds.
+ */
+export async function latencies(p: Pipeline, models: string[], rounds = 5, runs = 40): Promise<Map<string, number>> {
+  const blocks = new Map<string, BenchmarkRun[]>(models.map((m) => [m, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const model of round % 2 === 0 ? models : [...models].reverse()) {
+      const run = await startBenchmarkJob(p.worker, {
+        model, batches: [1], seqs: [128], threads: [p.threads], warmup: 10, runs,
+        session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
+      }).done;
+      if (run.status !== 'complete' || !run.results[0]) throw new Error(`benchmark of ${model}: ${run.status} ${run.error ?? ''}`);
+      blocks.get(model)!.push(run);
+    }
+    process.stderr.write(`latency: round ${round + 1} of ${rounds}\n`);
+  }
+  const p50 = new Map<string, number>();
+  for (const [model, runsOf] of blocks) {
+    const last = runsOf[runsOf.length - 1];
+    const samplesMs = runsOf.flatMap((r) => r.results[0].samplesMs);
+    const stats = latencyStats(samplesMs);
+    const noise = noiseWarning(stats);
+    const merged: BenchmarkRun = {
+      ...last,
+      plan: { ...last.plan, runs: samplesMs.length },
+      results: [{ ...last.results[0], stats, samplesMs, throughput: throughputOf(stats.mean, 1, 128), noisy: noise !== undefined, warnings: [`${rounds} interleaved rounds of ${runs} runs with the other models`, ...(noise ? [noise] : [])] }],
+    };
+    saveRunIn(p.runs, benchmarkRecord(merged));
+    p50.set(model, stats.p50);
+  }
+  return p50;
 }
 
 export const finalAccuracy = (r: RunRecord<'train'> | RunRecord<'distill'>) => r.result.evals[r.result.evals.length - 1]?.accuracy ?? NaN;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { buildReport } from '../src/core/report/build-report';
 import { reportHtml } from '../src/core/report/render-html';
 import { reportMarkdown } from '../src/core/report/render-text';
-import { sst2Inputs, int8, latency, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
+import { sst2Inputs, int8, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const models = [t.file];
   for (const name of ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const) models.push((await student(p, name, plans[name].options)).file);
   for (const m of [...models]) models.push((await int8(p, m)).file);
-  for (const m of models) await latency(p, m);
+  await latencies(p, models);
 
   const report = await buildReport([p.runs], { batch: 1, seq: 128, threads: p.threads });
   const md = path.join(OUT, 'report.md');

@@ -96,6 +96,13 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
 
   // Which models the report is about, and what each is: teachers of distillations, their students, int8 variants.
   const rows = new Map<string, ReportRow>();
+  // What the runs say of each model's accuracy and training; which is believed waits for the file's sha256.
+  const evidence = new Map<ReportRow, Evidence[]>();
+  const evidenceOf = (r: ReportRow): Evidence[] => {
+    let e = evidence.get(r);
+    if (!e) evidence.set(r, (e = []));
+    return e;
+  };
   const row = (p: string, init: Omit<ReportRow, 'path' | 'exists' | 'runFiles' | 'notes'>): ReportRow => {
     const k = key(p);
     let r = rows.get(k);
@@ -105,19 +112,14 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
   for (const { file, record } of byKind('distill')) {
     if (record.status !== 'complete') continue;
     const teacher = row(record.model.path, { name: 'teacher', role: 'teacher', technique: 'baseline', how: 'the model being compressed' });
-    if (record.result.teacher?.accuracy !== undefined && teacher.accuracy === undefined) {
-      teacher.accuracy = record.result.teacher.accuracy;
-      teacher.recordedSha256 = record.model.sha256;
-    }
+    if (record.result.teacher?.accuracy !== undefined) evidenceOf(teacher).push({ accuracy: record.result.teacher.accuracy, sha256: record.model.sha256, created: record.created });
     const t = RECIPE_TECHNIQUE[record.settings.recipe] ?? { technique: 'distillation' as Technique, how: record.settings.recipe };
     const out = record.result.out ?? record.settings.out;
     const s = row(out, { name: `${record.settings.recipe}-style`, role: 'student', ...t });
-    s.runFiles.push(file);
-    s.trainingSec = record.result.durationSec;
-    s.accuracy = record.result.evals[record.result.evals.length - 1]?.accuracy;
-    s.recordedSha256 = record.result.outSha256;
-    s.layerMap = record.result.layerMap;
-    for (const w of record.result.warnings ?? []) if (/SVD/.test(w)) s.notes.push(w);
+    evidenceOf(s).push({
+      accuracy: record.result.evals[record.result.evals.length - 1]?.accuracy, sha256: record.result.outSha256, created: record.created,
+      file, trainingSec: record.result.durationSec, layerMap: record.result.layerMap, notes: (record.result.warnings ?? []).filter((w) => /SVD/.test(w)),
+    });
   }
   for (const { file, record } of byKind('train')) {
     if (record.status !== 'complete') continue;
@@ -125,10 +127,7 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
     const r = rows.get(key(out));
     if (r?.role === 'teacher' || !r) {
       const t = r ?? row(out, { name: path.basename(path.dirname(out)) || 'model', role: 'teacher', technique: 'baseline', how: 'the model being compressed' });
-      t.runFiles.push(file);
-      t.trainingSec = record.result.durationSec;
-      t.accuracy ??= record.result.evals[record.result.evals.length - 1]?.accuracy;
-      t.recordedSha256 ??= record.result.outSha256;
+      evidenceOf(t).push({ accuracy: record.result.evals[record.result.evals.length - 1]?.accuracy, sha256: record.result.outSha256, created: record.created, file, trainingSec: record.result.durationSec });
     }
   }
   for (const { file, record } of byKind('quantize')) {
@@ -153,7 +152,8 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
   // Model facts from the files; latency from benchmark runs of the very same bytes.
   const benchmarks = byKind('benchmark');
   for (const r of rows.values()) {
-    if (!r.exists) { r.notes.push('the model file is gone'); continue; }
+    if (!r.exists) { believe(r, evidence.get(r) ?? [], undefined); r.notes.push('the model file is gone'); continue; }
+    let believed = false;
     try {
       const model = await openModel(r.path);
       const card = analyzeModel(model, { seq: config.seq });
@@ -165,6 +165,8 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
       r.layers = card.layers.length;
       r.uniqueLayers = card.uniqueLayers;
       const sha = await hashFiles([model.weightsPath]);
+      believe(r, evidence.get(r) ?? [], sha);
+      believed = true;
       const matches = benchmarks.filter((b) => key(b.record.model.path) === key(model.weightsPath) && b.record.status === 'complete');
       const results = matches.flatMap((b) => b.record.result.results.filter((c) => c.batch === config.batch && c.seq === config.seq && (config.threads === undefined || c.threads === config.threads)).map((c) => ({ b, c })));
       const fresh = results.filter(({ b }) => b.record.model.sha256 === sha);
@@ -177,6 +179,7 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
       // A model whose file changed after the run that evaluated it: its accuracy is of other weights.
       if (r.recordedSha256 && r.recordedSha256 !== sha) r.notes.push(`accuracy stale: ${path.basename(r.path)} changed after the run that evaluated it; evaluate it again`);
     } catch (e) {
+      if (!believed) believe(r, evidence.get(r) ?? [], undefined);
       r.notes.push(`cannot read the model: ${(e as Error).message}`);
     }
     if (r.accuracy === undefined) r.notes.push('accuracy missing: no evaluation recorded');
@@ -195,6 +198,39 @@ export async function buildReport(inputs: readonly string[], config: { batch: nu
   }
   markPareto(ordered);
   return { created: new Date().toISOString(), config, rows: ordered, warnings };
+}
+
+/** One run's word on a model: its accuracy, of the bytes with this sha256, and how it was made. */
+interface Evidence {
+  accuracy?: number;
+  sha256?: string;
+  created: string;
+  file?: string;
+  trainingSec?: number;
+  layerMap?: ReportRow['layerMap'];
+  notes?: string[];
+}
+
+/**
+ * Takes each figure from the newest run about the file as it is now (a model retrained in place
+ * leaves the older runs about other bytes), else from the newest run, whose figure is then marked
+ * stale below by its sha256.
+ */
+function believe(r: ReportRow, all: Evidence[], sha: string | undefined): void {
+  const newest = (list: Evidence[]) => [...list].sort((a, b) => b.created.localeCompare(a.created))[0];
+  const pick = (want: (e: Evidence) => boolean) => {
+    const some = all.filter(want);
+    return newest(some.filter((e) => sha !== undefined && e.sha256 === sha)) ?? newest(some);
+  };
+  const acc = pick((e) => e.accuracy !== undefined);
+  if (acc) { r.accuracy = acc.accuracy; r.recordedSha256 = acc.sha256; }
+  const made = pick((e) => e.file !== undefined);
+  if (made) {
+    r.runFiles.push(made.file!);
+    r.trainingSec = made.trainingSec;
+    if (made.layerMap) r.layerMap = made.layerMap;
+    r.notes.push(...(made.notes ?? []));
+  }
 }
 
 function roleOrder(r: ReportRow): number {

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { buildEncoderClassifier } from '../../../src/core/onnx/bert-builder';
 import { writeModel } from '../../../src/core/onnx/onnx-writer';
@@ -93,4 +93,24 @@ test('the HTML is one self-contained file (no script, nothing fetched) with mode
   for (const part of ['Accuracy against latency', 'Parameters per component', 'Layer maps', '<svg']) assert.ok(html.includes(part), part);
   assert.equal(reportCsv(report).trim().split('\n').length, 3);
   assert.equal(reportMarkdown(report).split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| model') && !l.startsWith('| ---')).length, 2);
+});
+
+test('a teacher retrained in place: its figures come from the run about the file as it is now, not from runs about its older bytes', async () => {
+  const runs2 = path.join(dir, 'runs-retrained');
+  cpSync(runs, runs2, { recursive: true });
+  const good = await buildReport([runs], { batch: 1, seq: 32 });
+  const t0 = good.rows.find((r) => r.role === 'teacher')!;
+  const older = record('train', teacherFile, { model: teacherFile, data: '', out: teacherFile } as never, { out: teacherFile, outSha256: 'a'.repeat(64), durationSec: 999, evals: [{ step: 1, accuracy: 0.123, loss: 1, examples: 1 }], history: [] } as never);
+  older.created = '2999-01-01T00:00:00.000Z'; // newest of all, but about other bytes
+  older.id = 'older-train';
+  saveRunIn(runs2, older);
+  const other = record('distill', teacherFile, { recipe: 'tinybert', teacher: teacherFile, data: '', out: path.join(dir, 'gone.onnx') } as never, { out: path.join(dir, 'gone.onnx'), teacher: { file: teacherFile, sha256: 'b'.repeat(64), accuracy: 0.456 }, evals: [], history: [] } as never);
+  other.model.sha256 = 'b'.repeat(64);
+  other.created = '2000-01-01T00:00:00.000Z'; // the first file in the folder
+  other.id = 'newer-distill';
+  saveRunIn(runs2, other);
+  const t = (await buildReport([runs2], { batch: 1, seq: 32 })).rows.find((r) => r.role === 'teacher')!;
+  assert.equal(t.accuracy, t0.accuracy);
+  assert.equal(t.trainingSec, t0.trainingSec);
+  assert.ok(!t.notes.some((n) => /stale/.test(n)), t.notes.join('; '));
 });
