@@ -122,7 +122,8 @@ describe('distillation in a real VS Code', { timeout: 900_000 }, () => {
     const s1 = await stepShown(f);
     const p1 = await lossPoints(f);
     await waitFor('more steps', async () => (await stepShown(f)) > s1 + 20, 60_000);
-    assert.ok((await lossPoints(f)) > p1, 'the curve has more points');
+    // The chart draws on the next animation frame after the counter moves.
+    await waitFor('the curve to have more points', async () => (await lossPoints(f)) > p1, 5_000);
     assert.equal(await f.locator('[data-testid="run-status"]').getAttribute('data-status'), 'running');
     // DistilBERT-style, 4 -> 2: student layers from teacher layers 0 and 3 (the embeddings too).
     const links = f.locator('[data-testid="layer-map"] path.link');

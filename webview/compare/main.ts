@@ -26,6 +26,8 @@ provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeProgre
 interface UiState {
   scrollY?: number;
   restoreKey?: string;
+  /** The compared runs, for the host when its own state did not reach storage before a reload. */
+  runFiles?: string[];
 }
 
 type ButtonElement = HTMLElement & { disabled: boolean };
@@ -291,7 +293,12 @@ function environmentSection(panel: ComparePanel): HTMLElement {
 store.subscribe(render);
 ep.on('view', (v) => {
   // The host rebuilds this panel after a window reload from its own state, found by this key.
-  if (typeof v?.restoreKey === 'string' && ui.restoreKey !== v.restoreKey) { ui.restoreKey = v.restoreKey; vscode.setState(ui); }
+  const runFiles = Array.isArray(v?.models) ? v.models.flatMap((m) => (typeof m?.runFile === 'string' ? [m.runFile] : [])) : [];
+  if (typeof v?.restoreKey === 'string' && (ui.restoreKey !== v.restoreKey || String(ui.runFiles) !== String(runFiles))) {
+    ui.restoreKey = v.restoreKey;
+    if (runFiles.length) ui.runFiles = runFiles;
+    vscode.setState(ui);
+  }
   store.dispatch({ type: 'view', view: v });
 });
 ep.on('progress', (p) => store.dispatch({ type: 'progress', message: p?.message, fraction: p?.fraction }));
