@@ -706,9 +706,14 @@ export async function themeIdClass(page: Page): Promise<string> {
 export async function setColorTheme(page: Page, theme: string, timeoutMs = 30_000): Promise<void> {
   const before = await themeIdClass(page);
   let alreadyActive = false;
+  let firstLook = true;
   const open = async () => {
     await runCommand(page, 'Preferences: Color Theme', timeoutMs);
-    // The picker opens with the active theme focused (a list without themes means they are not registered yet).
+    // The picker opens with the active theme focused (a list without themes means they are not
+    // registered yet). Only its first opening says so: a picker opened again after one that lost
+    // the focus can open on the theme that one was previewing.
+    if (!firstLook) return;
+    firstLook = false;
     alreadyActive = await quickPickRow(page, theme)
       .evaluate((el) => el.classList.contains('focused'), undefined, { timeout: 1500 })
       .catch(() => false);
