@@ -3,7 +3,6 @@
 // map its start report announces), and at the end the teacher and the student benchmarked with
 // the benchmark settings and compared, accuracy columns from the run's record.
 import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RECIPES, type DistillOptions, type Recipe } from '../../core/distill/distill-options';
 import { UserError } from '../../core/errors';
@@ -14,6 +13,7 @@ import type { WorkerClient } from '../worker-client';
 import { modelEntry } from '../train/interim-record';
 import { JobFormPanel, type JobFormController } from '../train/job-form-panel';
 import { findData, targetModel } from '../train/targets';
+import { browseField } from '../train/browse-field';
 import { isFile } from '../train/form-checks';
 import { modelNote, type ModelFacts, type TrainDefaults } from '../train/train-form';
 import { trainDefaultsFromSettings, trainThreadsFromSettings, trainTimeoutMsFromSettings } from '../train/train-settings';
@@ -123,19 +123,7 @@ export class DistillCommands {
   private async browse(field: string, v: JobFormValues): Promise<string | undefined> {
     const spec = DISTILL_FIELDS[field];
     if (!spec || spec.type !== 'file') return undefined;
-    const current = (v[field] ?? '').trim();
-    const near = current || (v.teacher ?? '').trim();
-    const folder = near ? vscode.Uri.file(existsSync(near) && !isFile(near) ? near : path.dirname(near)) : vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (field === 'hfOut') {
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: false, canSelectFolders: true, defaultUri: folder, title: spec.label, openLabel: 'Write the student here' });
-      return picked?.[0]?.fsPath;
-    }
-    if (spec.save) {
-      const target = await vscode.window.showSaveDialog({ defaultUri: current ? vscode.Uri.file(current) : folder, filters: FILTERS[field], title: spec.label });
-      return target?.fsPath;
-    }
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, defaultUri: folder, filters: FILTERS[field], title: spec.label });
-    return picked?.[0]?.fsPath;
+    return browseField({ label: spec.label, save: spec.save, filters: FILTERS[field], ...(field === 'hfOut' ? { folder: 'Write the student here' } : {}) }, (v[field] ?? '').trim(), (v.teacher ?? '').trim());
   }
 
   private async startDistill(options: DistillOptions): Promise<void> {

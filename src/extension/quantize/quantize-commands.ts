@@ -2,7 +2,6 @@
 // picked in it), then the 'quantize' job in its worker with a notification (its stages, Cancel),
 // the run record saved, and a message with the sizes, the fusion and the agreement, offering the
 // int8 model's card and a latency comparison of the two.
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { worthRecording } from '../../core/runs/run-record';
@@ -16,6 +15,7 @@ import { compareModels } from '../train/compare-models';
 import { modelEntry } from '../train/interim-record';
 import { JobFormPanel, type JobFormController } from '../train/job-form-panel';
 import { targetModel } from '../train/targets';
+import { browseField } from '../train/browse-field';
 import { isFile } from '../train/form-checks';
 import { trainThreadsFromSettings } from '../train/train-settings';
 import { defaultsForQuantizeModel, initialQuantizeValues, QUANTIZE_FIELDS, quantizeFormSpec, quantizeMessage, quantizeOptionsFromForm } from './quantize-form';
@@ -83,11 +83,7 @@ export class QuantizeCommands {
   private async browse(field: string, v: JobFormValues): Promise<string | undefined> {
     const spec = QUANTIZE_FIELDS[field];
     if (!spec || spec.type !== 'file') return undefined;
-    const current = (v[field] ?? '').trim();
-    const near = current || (v.model ?? '').trim();
-    const folder = near ? vscode.Uri.file(existsSync(near) && !isFile(near) ? near : path.dirname(near)) : vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (spec.save) return (await vscode.window.showSaveDialog({ defaultUri: current ? vscode.Uri.file(current) : folder, filters: FILTERS[field], title: spec.label }))?.fsPath;
-    return (await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, defaultUri: folder, filters: FILTERS[field], title: spec.label }))?.[0]?.fsPath;
+    return browseField({ label: spec.label, save: spec.save, filters: FILTERS[field] }, (v[field] ?? '').trim(), (v.model ?? '').trim());
   }
 
   /** Runs the job with its notification, saves the record, and says how it went. */

@@ -1,12 +1,8 @@
 // What a job's command is about when it starts: the model named by the explorer, the editor's
 // title bar or the active model card, and data files found where datasets usually are.
-import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-
-function isFile(file: string): boolean {
-  try { return statSync(file).isFile(); } catch { return false; }
-}
+import { isFile } from './form-checks';
 
 /** Data files named as datasets usually are, beside the model or at the workspace's top. */
 export function findData(model: string | undefined): { data?: string; eval?: string } {

@@ -1,8 +1,7 @@
 // Fine-tune Model...: the form (on the explorer's or the card's model, or one picked in it), then
 // the job through the training runner, and the run panel for training runs from the Runs view
 // and after a window reload.
-import { existsSync, statSync } from 'node:fs';
-import * as path from 'node:path';
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { UserError } from '../../core/errors';
 import { defaultLr, type TrainOptions } from '../../core/training/train-options';
@@ -11,6 +10,8 @@ import type { JobFormValues } from '../../shared/protocol';
 import type { RunsStore } from '../benchmark/runs-store';
 import type { WorkerClient } from '../worker-client';
 import { compareModels } from './compare-models';
+import { browseField } from './browse-field';
+import { isFile } from './form-checks';
 import { findData, targetModel } from './targets';
 import { modelEntry } from './interim-record';
 import { JobFormPanel, type JobFormController } from './job-form-panel';
@@ -31,9 +32,6 @@ const FILTERS: Record<string, Record<string, string[]>> = {
   tokenizer: { 'Tokenizer (tokenizer.json)': ['json'] },
 };
 
-function isFile(file: string): boolean {
-  try { return statSync(file).isFile(); } catch { return false; }
-}
 
 export class TrainCommands {
   readonly live = new LiveRuns();
@@ -124,15 +122,7 @@ export class TrainCommands {
   private async browse(field: string, v: JobFormValues): Promise<string | undefined> {
     const spec = TRAIN_FIELDS[field];
     if (!spec || spec.type !== 'file') return undefined;
-    const current = (v[field] ?? '').trim();
-    const near = current || (v.model ?? '').trim();
-    const folder = near ? vscode.Uri.file(existsSync(near) && !isFile(near) ? near : path.dirname(near)) : vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (spec.save) {
-      const target = await vscode.window.showSaveDialog({ defaultUri: current ? vscode.Uri.file(current) : folder, filters: FILTERS[field], title: spec.label });
-      return target?.fsPath;
-    }
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, defaultUri: folder, filters: FILTERS[field], title: spec.label });
-    return picked?.[0]?.fsPath;
+    return browseField({ label: spec.label, save: spec.save, filters: FILTERS[field] }, (v[field] ?? '').trim(), (v.model ?? '').trim());
   }
 
   private async startFineTune(options: TrainOptions): Promise<void> {
