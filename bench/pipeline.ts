@@ -9,12 +9,10 @@ import * as path from 'node:path';
 import { buildEncoderClassifier, type EncoderConfig } from '../src/core/onnx/bert-builder';
 import { writeModel } from '../src/core/onnx/onnx-writer';
 import { startDistillJob, startTrainJob } from '../src/host/train-job';
-import { startBenchmarkJob } from '../src/host/benchmark-job';
+import { measureInterleaved } from '../src/host/interleaved-latency';
 import { workerScript } from '../src/host/worker-path';
 import { benchmarkRecord, loadRunRecord, saveRunIn, type AnyRunRecord, type RunRecord } from '../src/core/runs/run-record';
 import { hashFiles } from '../src/core/benchmark/environment';
-import { latencyStats, noiseWarning, throughputOf } from '../src/core/benchmark/stats';
-import type { BenchmarkRun } from '../src/core/benchmark/types';
 import type { DistillOptions } from '../src/core/distill/distill-options';
 import type { TrainOptions } from '../src/core/training/train-options';
 import type { TrainProgress } from '../src/core/training/progress';
@@ -53,9 +51,11 @@ export function pipeline(out: string, data: { train: string; dev: string; tokeni
   for (const f of [data.train, data.dev, data.tokenizer]) if (!existsSync(f)) throw new Error(`${f}: missing (give --data DIR with train.tsv and dev.tsv, or --train/--dev, and --tokenizer)`);
   mkdirSync(out, { recursive: true });
   const threads = availableParallelism();
+  // Latency is always measured on every core; --train-threads lets two training runs share the machine.
+  const trainThreads = Number(arg('train-threads', String(threads)));
   return {
     out, runs: path.join(out, 'runs'), worker: workerScript(), threads,
-    common: { data: data.train, eval: data.dev, tokenizer: data.tokenizer, maxLength, batchSize: 32, optimizer: 'adamw', threads, cacheDir: path.join(out, 'teacher-cache') },
+    common: { data: data.train, eval: data.dev, tokenizer: data.tokenizer, maxLength, batchSize: 32, optimizer: 'adamw', threads: trainThreads, cacheDir: path.join(out, 'teacher-cache') },
   };
 }
 
@@ -113,50 +113,21 @@ export async function student(p: Pipeline, name: string, options: Omit<DistillOp
   return { file, record, reused: false };
 }
 
-/**
- * p50 at batch 1, seq 128, all cores, of every model, measured in interleaved rounds (each block
- * a benchmark job in its own worker, the order reversed every other round), so a slow spell of a
- * shared machine falls on every model alike rather than on whichever was measured then. One
- * record per model holds the samples of all its rounds.
- */
+/** p50 at batch 1, seq 128, all cores, of every model, in interleaved rounds; one record per model. */
 export async function latencies(p: Pipeline, models: string[], rounds = 5, runs = 40): Promise<Map<string, number>> {
-  const blocks = new Map<string, BenchmarkRun[]>(models.map((m) => [m, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const model of round % 2 === 0 ? models : [...models].reverse()) {
-      const run = await startBenchmarkJob(p.worker, {
-        model, batches: [1], seqs: [128], threads: [p.threads], warmup: 10, runs,
-        session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
-      }).done;
-      if (run.status !== 'complete' || !run.results[0]) throw new Error(`benchmark of ${model}: ${run.status} ${run.error ?? ''}`);
-      blocks.get(model)!.push(run);
-    }
-    process.stderr.write(`latency: round ${round + 1} of ${rounds}\n`);
-  }
-  const p50 = new Map<string, number>();
-  for (const [model, runsOf] of blocks) {
-    const last = runsOf[runsOf.length - 1];
-    const samplesMs = runsOf.flatMap((r) => r.results[0].samplesMs);
-    const stats = latencyStats(samplesMs);
-    const noise = noiseWarning(stats);
-    const merged: BenchmarkRun = {
-      ...last,
-      plan: { ...last.plan, runs: samplesMs.length },
-      results: [{ ...last.results[0], stats, samplesMs, throughput: throughputOf(stats.mean, 1, 128), noisy: noise !== undefined, warnings: [`${rounds} interleaved rounds of ${runs} runs with the other models`, ...(noise ? [noise] : [])] }],
-    };
-    saveRunIn(p.runs, benchmarkRecord(merged));
-    p50.set(model, stats.p50);
-  }
-  return p50;
+  const measured = await measureInterleaved(p.worker, models, { threads: p.threads, rounds, runs, onRound: (r, n) => process.stderr.write(`latency: round ${r} of ${n}\n`) });
+  for (const run of measured.runs.values()) saveRunIn(p.runs, benchmarkRecord(run));
+  return measured.p50;
 }
 
 export const finalAccuracy = (r: RunRecord<'train'> | RunRecord<'distill'>) => r.result.evals[r.result.evals.length - 1]?.accuracy ?? NaN;
 
-/** The SST-2 teacher both benches use, and how it is trained (--teacher-dropout, --teacher-weight-decay to vary it). */
+/** The SST-2 teacher both benches use, and how it is trained (--teacher-dropout, --teacher-weight-decay, --teacher-lr to vary it). */
 export function teacherPlan(steps: number): { config: EncoderConfig; training: Omit<TrainOptions, 'model' | 'out' | keyof Pipeline['common']> } {
   const dropout = Number(arg('teacher-dropout', '0.1'));
   return {
     config: { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 128, numLabels: 2, dropout, seed: 1 },
-    training: { lr: 3e-4, maxSteps: steps, warmupRatio: 0.06, dropout, weightDecay: Number(arg('teacher-weight-decay', '0.01')), schedule: 'linear' },
+    training: { lr: Number(arg('teacher-lr', '3e-4')), maxSteps: steps, warmupRatio: 0.06, dropout, weightDecay: Number(arg('teacher-weight-decay', '0.01')), schedule: 'linear' },
   };
 }
 

@@ -1,7 +1,7 @@
 // npm run bench:quantize: a bert-base-sized classifier (12 layers, hidden 768; --small: 4 layers,
 // hidden 256) built here, quantized by the quantize job, then fp32 and int8 benchmarked at batch
-// 1, seq 128, all cores, in alternating benchmark jobs (fp32 first in even rounds, int8 first in
-// odd ones) so that drift and the machine's other work hit both alike. Latency does not depend
+// 1, seq 128, all cores, in interleaved benchmark jobs (src/host/interleaved-latency.ts) so that
+// drift and the machine's other work hit both alike. Latency does not depend
 // on the weights, so the model is not trained. Prints size, p50, p95 and the speed-up.
 // Environment: ROUNDS (4), RUNS per block (20), WARMUP (5), THREADS (all cores).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -9,10 +9,8 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildEncoderClassifier, type EncoderConfig } from '../src/core/onnx/bert-builder';
 import { writeModel } from '../src/core/onnx/onnx-writer';
-import { latencyStats } from '../src/core/benchmark/stats';
 import { onnxruntimeVersion } from '../src/core/benchmark/environment';
-import type { BenchmarkPlan } from '../src/core/benchmark/types';
-import { startBenchmarkJob } from '../src/host/benchmark-job';
+import { measureInterleaved } from '../src/host/interleaved-latency';
 import { startQuantizeJob } from '../src/host/quantize-job';
 import { detectCpu } from '../src/core/quantize/cpu';
 import { formatBytes, formatMs, formatSpeedup } from '../src/core/format';
@@ -31,7 +29,6 @@ const CONFIG: EncoderConfig = small
   : { family: 'bert', vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, numLabels: 2 };
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mcl-bench-quantize-'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function main(): Promise<void> {
   const fp32 = path.join(dir, 'fp32.onnx');
@@ -47,31 +44,17 @@ async function main(): Promise<void> {
   const f = q.result.fusion;
   console.log(`quantized by the quantize job in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${q.result.report?.quantized.length} weights, reduce_range ${q.result.cpu?.reduceRange ? 'on' : 'off'} (${q.result.cpu?.why}); onnxruntime fuses ${f.dynamicQuantizeMatMul} DynamicQuantizeMatMul + ${f.matMulIntegerToFloat} MatMulIntegerToFloat, ${f.unfused} unfused`);
 
-  const plan = (model: string): BenchmarkPlan => ({
-    model, batches: [1], seqs: [128], threads: [THREADS], warmup: WARMUP, runs: RUNS,
-    session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' },
-    inputs: { kind: 'synthetic' },
-  });
-  const block = async (model: string): Promise<number[]> => {
-    const run = await startBenchmarkJob(WORKER, plan(model)).done;
-    if (run.status !== 'complete' || !run.results[0]) throw new Error(`benchmark of ${model}: ${run.status} ${run.error ?? ''}`);
-    return run.results[0].samplesMs;
-  };
-
-  const samples = { fp32: [] as number[], int8: [] as number[] };
   const load = [loadavg()[0]];
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['fp32', 'int8'] as const) : (['int8', 'fp32'] as const);
-    const got: Record<string, number[]> = {};
-    for (const k of order) got[k] = await block(k === 'fp32' ? fp32 : int8);
-    samples.fp32.push(...got.fp32);
-    samples.int8.push(...got.int8);
-    load.push(loadavg()[0]);
-    console.log(`round ${round + 1}/${ROUNDS}: fp32 p50 ${formatMs(median(got.fp32))} ms, int8 p50 ${formatMs(median(got.int8))} ms, speed-up ${formatSpeedup(median(got.fp32) / median(got.int8))}`);
-  }
+  const measured = await measureInterleaved(WORKER, [fp32, int8], {
+    threads: THREADS, rounds: ROUNDS, runs: RUNS, warmup: WARMUP,
+    onRound: (round, rounds, p50) => {
+      load.push(loadavg()[0]);
+      console.log(`round ${round}/${rounds}: fp32 p50 ${formatMs(p50.get(fp32)!)} ms, int8 p50 ${formatMs(p50.get(int8)!)} ms, speed-up ${formatSpeedup(p50.get(fp32)! / p50.get(int8)!)}`);
+    },
+  });
 
-  const a = latencyStats(samples.fp32);
-  const b = latencyStats(samples.int8);
+  const a = measured.runs.get(fp32)!.results[0].stats;
+  const b = measured.runs.get(int8)!.results[0].stats;
   const cpu = detectCpu();
   console.log('');
   console.log(`command: npm run bench:quantize${small ? ' -- --small' : ''}   (${what}; ${ROUNDS} interleaved rounds x ${RUNS} runs after ${WARMUP} warm-up, batch 1, seq 128, ${THREADS} thread${THREADS === 1 ? '' : 's'}, optimization all)`);

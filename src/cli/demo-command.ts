@@ -16,7 +16,7 @@ import { buildReport } from '../core/report/build-report';
 import { reportHtml } from '../core/report/render-html';
 import { reportMarkdown } from '../core/report/render-text';
 import { formatDuration } from '../core/format';
-import { startBenchmarkJob } from '../host/benchmark-job';
+import { measureInterleaved } from '../host/interleaved-latency';
 import { startDistillJob, startTrainJob } from '../host/train-job';
 import { startQuantizeJob } from '../host/quantize-job';
 import { workerScript } from '../host/worker-path';
@@ -115,15 +115,9 @@ export async function runDemo(args: DemoOptions, write: (s: string) => void): Pr
   }
 
   // 5. Latency of every model on this machine, each in its own worker.
-  stageLine(`Measuring latency (batch 1, sequence ${SEQ}, ${threads} threads, each model in its own worker)`);
-  for (const model of models) {
-    const run = await startBenchmarkJob(worker, {
-      model, batches: [1], seqs: [SEQ], threads: [threads], warmup: 5, runs: args.quick ? 10 : 50,
-      session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
-    }).done;
-    if (run.status !== 'complete') throw new JobFailedError(`benchmarking ${model}: ${run.error ?? run.status}`);
-    saveRunIn(runs, benchmarkRecord(run));
-  }
+  stageLine(`Measuring latency (batch 1, sequence ${SEQ}, ${threads} threads, each model in its own worker, interleaved rounds)`);
+  const measured = await measureInterleaved(worker, models, { threads, rounds: args.quick ? 1 : 3, runs: args.quick ? 10 : 20, warmup: 5, seq: SEQ });
+  for (const run of measured.runs.values()) saveRunIn(runs, benchmarkRecord(run));
 
   // 6. The report, rebuilt from the runs just saved.
   stageLine('Writing the compression report');

@@ -53,7 +53,8 @@ test('quantize --json, --per-channel, --quantize-head, --exclude (repeated and c
   const r = cli('quantize', path.join(BERT_FAMILY, 'bert-mini', 'model.onnx'), '--out', 'bm.int8.onnx', '--json', '--per-channel', '--quantize-head', '--reduce-range',
     '--exclude', '/bert/layer.0/attention/self/query/MatMul', '--exclude=onnx::MatMul_310,/bert/layer.1/output/dense/MatMul', '--no-run-record');
   assert.equal(r.code, 0, r.stderr);
-  const result = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{'))!) as { report: { quantized: Array<{ node: string; weight: string }>; skipped: Array<{ node: string; why: string }>; settings: Record<string, unknown> }; cpu: { reduceRange: boolean; source: string } };
+  // stdout is that one JSON object and nothing else, so a pipe can parse it whole.
+  const result = JSON.parse(r.stdout) as { report: { quantized: Array<{ node: string; weight: string }>; skipped: Array<{ node: string; why: string }>; settings: Record<string, unknown> }; cpu: { reduceRange: boolean; source: string } };
   assert.equal(result.report.settings.perChannel, true);
   assert.equal(result.report.settings.excludeHead, false);
   assert.equal(result.cpu.reduceRange, true);
