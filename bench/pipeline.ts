@@ -69,10 +69,11 @@ function progress(name: string): (p: TrainProgress) => void {
 }
 
 /**
- * A complete record of this kind that made `out` (the file as it is now), when there is one; for
- * a student, only one distilled from the teacher as it is now (a retrained teacher is another).
+ * A complete record of this kind that made `out` (the file as it is now) with the plan's settings,
+ * when there is one; for a student, only one distilled from the teacher as it is now (a retrained
+ * teacher is another), and a changed plan (another MobileBERT shape, another rate) is redone.
  */
-async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out: string, teacher?: string): Promise<RunRecord<K> | undefined> {
+async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out: string, plan: object, teacher?: string): Promise<RunRecord<K> | undefined> {
   if (!existsSync(out) || !existsSync(p.runs)) return undefined;
   const sha = await hashFiles([out]);
   const teacherSha = teacher ? await hashFiles([teacher]) : undefined;
@@ -80,7 +81,9 @@ async function existing<K extends 'train' | 'distill'>(p: Pipeline, kind: K, out
     try {
       const r = loadRunRecord(path.join(p.runs, f));
       const sameTeacher = !teacherSha || (r.kind === 'distill' && r.result.teacher?.sha256 === teacherSha);
-      if (r.kind === kind && r.status === 'complete' && path.resolve(r.result.out ?? '') === path.resolve(out) && r.result.outSha256 === sha && sameTeacher) return r as RunRecord<K>;
+      const settings = (r.settings ?? {}) as unknown as Record<string, unknown>;
+      const samePlan = Object.entries(plan).every(([k, v]) => k === 'teacher' || JSON.stringify(settings[k]) === JSON.stringify(v));
+      if (r.kind === kind && r.status === 'complete' && path.resolve(r.result.out ?? '') === path.resolve(out) && r.result.outSha256 === sha && sameTeacher && samePlan) return r as RunRecord<K>;
     } catch {
       // not a run record of ours
     }
@@ -95,7 +98,7 @@ function need(p: Pipeline, record: AnyRunRecord, what: string): void {
 
 export async function teacher(p: Pipeline, config: EncoderConfig, train: Omit<TrainOptions, 'model' | 'out' | keyof Pipeline['common']>): Promise<{ file: string; record: RunRecord<'train'>; reused: boolean }> {
   const file = path.join(p.out, 'teacher', 'model.onnx');
-  const done = await existing(p, 'train', file);
+  const done = await existing(p, 'train', file, train);
   if (done) return { file, record: done, reused: true };
   const init = path.join(p.out, 'teacher-init.onnx');
   writeModel(init, buildEncoderClassifier(config));
@@ -106,7 +109,7 @@ export async function teacher(p: Pipeline, config: EncoderConfig, train: Omit<Tr
 
 export async function student(p: Pipeline, name: string, options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'>): Promise<{ file: string; record: RunRecord<'distill'>; reused: boolean }> {
   const file = path.join(p.out, name, 'model.onnx');
-  const done = await existing(p, 'distill', file, options.teacher);
+  const done = await existing(p, 'distill', file, options, options.teacher);
   if (done) return { file, record: done, reused: true };
   const record = await startDistillJob(p.worker, { ...p.common, ...options, out: file, log: path.join(p.out, `${name}.jsonl`) } as DistillOptions, { onProgress: progress(name) }).done;
   need(p, record, `distilling ${name}`);
