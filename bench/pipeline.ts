@@ -127,20 +127,31 @@ export const finalAccuracy = (r: RunRecord<'train'> | RunRecord<'distill'>) => r
 
 /** The SST-2 teacher both benches use, and how it is trained (--teacher-dropout, --teacher-weight-decay, --teacher-lr to vary it). */
 export function teacherPlan(steps: number): { config: EncoderConfig; training: Omit<TrainOptions, 'model' | 'out' | keyof Pipeline['common']> } {
-  const dropout = Number(arg('teacher-dropout', '0.1'));
+  // Dropout off: on SST-2 from scratch, 0.2 gave 80.39%, 0.1 81.65% and 81.77%, 0.05 82.45%, 0 82.57%.
+  const dropout = Number(arg('teacher-dropout', '0'));
   return {
     config: { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 128, numLabels: 2, dropout, seed: 1 },
     training: { lr: Number(arg('teacher-lr', '3e-4')), maxSteps: steps, warmupRatio: 0.06, dropout, weightDecay: Number(arg('teacher-weight-decay', '0.01')), schedule: 'linear' },
   };
 }
 
+export type StudentName = 'distilbert' | 'tinybert' | 'albert' | 'mobilebert';
+
+/** --students a,b: only these (e.g. two benches sharing the machine, each training some); default all given. */
+export function chosenStudents(all: StudentName[]): StudentName[] {
+  const asked = arg('students')?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!asked) return all;
+  for (const a of asked) if (!all.includes(a as StudentName)) throw new Error(`--students: '${a}' is not one of ${all.join(', ')}`);
+  return all.filter((s) => asked.includes(s));
+}
+
 /** The students, as both benches distil them (steps for each training stage). */
-export function studentPlans(teacherFile: string, steps: number): Record<'distilbert' | 'tinybert' | 'albert' | 'mobilebert', { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {
+export function studentPlans(teacherFile: string, steps: number): Record<StudentName, { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {
   return {
     distilbert: { label: 'DistilBERT-style (2 of 4 layers, copied)', options: { recipe: 'distilbert', teacher: teacherFile, layers: 2, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
     tinybert: { label: 'TinyBERT-style (2 layers, width 128)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 512, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
     albert: { label: 'ALBERT-style (1 shared layer, E = 128)', options: { recipe: 'albert', teacher: teacherFile, embedding: 128, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
-    mobilebert: { label: 'MobileBERT-style (bottleneck 64, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, bottleneck: 64, ffns: 2, intermediate: 256, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    mobilebert: { label: 'MobileBERT-style (4 layers, bottleneck 32, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, bottleneck: 32, ffns: 2, intermediate: 128, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
   };
 }
 

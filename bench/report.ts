@@ -4,13 +4,13 @@
 // and MobileBERT-style students and the int8 variant of every model, each job in its own worker,
 // latency at batch 1, seq 128, all cores. Prints the table, the targets, and the report's paths.
 //
-//   npm run bench:report [-- --data DIR | --train F --dev F] [--tokenizer T] [--out DIR] [--teacher-steps N] [--student-steps N] [--quick]
+//   npm run bench:report [-- --data DIR | --train F --dev F] [--tokenizer T] [--out DIR] [--teacher-steps N] [--student-steps N] [--students a,b] [--train-threads N] [--quick]
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildReport } from '../src/core/report/build-report';
 import { reportHtml } from '../src/core/report/render-html';
 import { reportMarkdown } from '../src/core/report/render-text';
-import { sst2Inputs, int8, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
+import { chosenStudents, sst2Inputs, int8, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 
@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   const t = await teacher(p, plan.config, plan.training);
   const plans = studentPlans(t.file, STUDENT_STEPS);
   const models = [t.file];
-  for (const name of ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const) models.push((await student(p, name, plans[name].options)).file);
+  const names = chosenStudents(['distilbert', 'tinybert', 'albert', 'mobilebert']);
+  for (const name of names) models.push((await student(p, name, plans[name].options)).file);
+  if (names.length < 4) {
+    console.log(`distilled ${names.join(', ')}; run without --students for the int8 variants, the latencies and the report`);
+    return;
+  }
   for (const m of [...models]) models.push((await int8(p, m)).file);
   await latencies(p, models);
 
