@@ -116,8 +116,14 @@ export async function student(p: Pipeline, name: string, options: Omit<DistillOp
   return { file, record, reused: false };
 }
 
+// Short blocks, many rounds: this VM's slow spells last seconds (a model's p50 at 2 threads can
+// move from 3.5 to 5.7 ms between one block and the next), so a round must pass over every model
+// quicker than a spell for the spells to fall on all of them alike.
+export const LATENCY_ROUNDS = 10;
+export const LATENCY_RUNS = 20;
+
 /** p50 at batch 1, seq 128, all cores, of every model, in interleaved rounds; one record per model. */
-export async function latencies(p: Pipeline, models: string[], rounds = 5, runs = 40): Promise<Map<string, number>> {
+export async function latencies(p: Pipeline, models: string[], rounds = LATENCY_ROUNDS, runs = LATENCY_RUNS): Promise<Map<string, number>> {
   const measured = await measureInterleaved(p.worker, models, { threads: p.threads, rounds, runs, onRound: (r, n) => process.stderr.write(`latency: round ${r} of ${n}\n`) });
   for (const run of measured.runs.values()) saveRunIn(p.runs, benchmarkRecord(run));
   return measured.p50;
