@@ -125,18 +125,18 @@ export async function runQuantize(cmd: QuantizeCommand, write: (s: string) => vo
   const record = await withInterrupt(job, 'stopping the quantization');
   recordRun(record, cmd.runsDir);
   const r = record.result;
-  if (record.status === 'complete' && r.report && r.out) {
-    // --json: stdout is the one JSON object (its warnings and out inside it), for a pipe to parse.
-    if (cmd.json) {
-      write(JSON.stringify(r));
-      return 0;
-    }
-    for (const w of r.warnings ?? []) write(`warning: ${w}`);
+  const complete = record.status === 'complete' && r.report && r.out;
+  // --json: stdout is the one JSON object (its warnings and out inside it), for a pipe to parse.
+  if (complete && cmd.json) {
+    write(JSON.stringify(r));
+    return 0;
+  }
+  for (const w of r.warnings ?? []) write(`warning: ${w}`);
+  if (complete) {
     for (const line of describeQuantization(r as QuantizeResult, cmd.options.model)) write(line);
     write(`wrote ${r.out}`);
     return 0;
   }
-  for (const w of r.warnings ?? []) write(`warning: ${w}`);
   if (record.status === 'cancelled') {
     write(r.files?.after ? `stopped; ${r.out} was written${r.evaluation ? '' : ' but not evaluated'}` : 'stopped before anything was written');
     return 130;

@@ -32,7 +32,6 @@ const FILTERS: Record<string, Record<string, string[]>> = {
   tokenizer: { 'Tokenizer (tokenizer.json)': ['json'] },
 };
 
-
 export class TrainCommands {
   readonly live = new LiveRuns();
   readonly deps: RunPanelDeps;
