@@ -44,11 +44,14 @@ export class ComparePanel {
   static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, store: RunsStore, webviewState: unknown): ComparePanel {
     const key = (webviewState as { restoreKey?: unknown } | undefined)?.restoreKey;
     const saved = typeof key === 'string' ? context.workspaceState.get<ComparePanelState>(STATE_PREFIX + key) : undefined;
-    // A reload soon after the panel changed can come before workspaceState reached storage; the
-    // page's own state (saved with the editor) still names the runs.
+    // A reload soon after the panel changed can come before workspaceState reached storage, which
+    // then holds no state or an older one (the panel is saved when created, before its runs): the
+    // page's own state, saved with the editor, names the runs it last showed.
     const files = (webviewState as { runFiles?: unknown } | undefined)?.runFiles;
     const fromPage = Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
-    return new ComparePanel(panel, context, store, saved ?? { key: typeof key === 'string' ? key : randomUUID(), runFiles: fromPage, baseline: 0 });
+    const state = saved ?? { key: typeof key === 'string' ? key : randomUUID(), runFiles: [], baseline: 0 };
+    if (fromPage.length > state.runFiles.length) state.runFiles = fromPage;
+    return new ComparePanel(panel, context, store, state);
   }
 
   private constructor(readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly store: RunsStore, private state: ComparePanelState) {
