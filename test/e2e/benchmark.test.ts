@@ -8,8 +8,8 @@ import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import {
-  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, openFileFromExplorer, openWorkbench, revealInExplorer, runCommand, screenshot,
-  useWorkbench, waitForCommand,
+  acceptPathInFileDialog, BERT_FAMILY, builtVsix, findWebviewFrame, openFileFromExplorer, reloadWindow, revealInExplorer, runCommand, screenshot,
+  useWorkbench,
 } from './harness';
 
 async function comparePanel(page: Page, rows: number): Promise<Frame> {
@@ -24,7 +24,7 @@ async function startFromForm(page: Page): Promise<void> {
 }
 
 describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
-  const { page, workspace, server, step } = useWorkbench({
+  const { page, workspace, step } = useWorkbench({
     name: 'benchmark',
     vsix: builtVsix(),
     readyCommand: 'Compression Lab: Benchmark Model...',
@@ -116,9 +116,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
   });
 
   step('4 after a window reload the comparison panel is restored from its runs', async () => {
-    await page().reload({ waitUntil: 'domcontentloaded' });
-    await openWorkbench(page(), server().url, workspace(), { timeoutMs: 90_000 });
-    await waitForCommand(page(), 'Compression Lab: Benchmark Model...');
+    await reloadWindow(page(), 'Compression Lab: Benchmark Model...');
     const f = await comparePanel(page(), 2);
     const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();
     assert.deepEqual(models.map((m) => m.trim().split(/\s/)[0]).sort(), ['bert-mini', 'distilbert-mini']);

@@ -13,7 +13,7 @@ import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
 import { writeTokenData } from '../helpers/data';
 import {
-  builtVsix, findWebviewFrame, openFileFromExplorer, runCommand, screenshot, useWorkbench, waitForCommand,
+  builtVsix, findWebviewFrame, openFileFromExplorer, reloadWindow, runCommand, screenshot, useWorkbench,
 } from './harness';
 
 const READY = 'Compression Lab: Fine-tune Model...';
@@ -181,12 +181,7 @@ describe('fine-tuning in a real VS Code', { timeout: 600_000 }, () => {
   });
 
   step('4 after a window reload the panel is restored with the saved run', async () => {
-    // The workbench's own reload saves the window's state first (a browser reload may not get to).
-    const reloaded = page().waitForEvent('framenavigated', { predicate: (f) => f === page().mainFrame(), timeout: 60_000 });
-    await runCommand(page(), 'Developer: Reload Window');
-    await reloaded;
-    await page().locator('.monaco-workbench .part.editor').waitFor({ state: 'visible', timeout: 90_000 });
-    await waitForCommand(page(), READY);
+    await reloadWindow(page(), READY);
     const f = await runPanel(page(), 90_000);
     await waitFor('the saved run', async () => (await stepShown(f)) === stoppedAt, 30_000);
     assert.equal(await f.locator('[data-testid="run-status"]').getAttribute('data-status'), 'cancelled');

@@ -757,6 +757,20 @@ export async function waitForCommand(page: Page, title: string, timeoutMs = 60_0
 }
 
 /**
+ * Reloads the window as a user does, with Developer: Reload Window: the workbench saves its editors
+ * and the webviews' states before it goes. A browser reload may leave before that save lands, and
+ * the window then comes back as it was at some earlier save (seen in CI: the panel under test was
+ * not among the restored editors). Returns once `readyCommand` is listed again.
+ */
+export async function reloadWindow(page: Page, readyCommand: string): Promise<void> {
+  const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+  await runCommand(page, 'Developer: Reload Window');
+  await reloaded;
+  await page.locator('.monaco-workbench .part.editor').waitFor({ state: 'visible', timeout: 90_000 });
+  await waitForCommand(page, readyCommand);
+}
+
+/**
  * Types a path into VS Code's own file dialog (the browser's simple dialog, a quick input that
  * completes as one types) and accepts it once the value has settled on exactly that path.
  */

@@ -15,7 +15,7 @@ import type { Frame, Page } from 'playwright-core';
 import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
 import { writeTokenData } from '../helpers/data';
-import { acceptPathInFileDialog, builtVsix, findWebviewFrame, REPO_ROOT, runCommand, screenshot, setColorTheme, useWorkbench, waitForCommand } from './harness';
+import { acceptPathInFileDialog, builtVsix, findWebviewFrame, REPO_ROOT, reloadWindow, runCommand, screenshot, setColorTheme, useWorkbench } from './harness';
 
 const READY = 'Compression Lab: Compression Report';
 
@@ -104,11 +104,7 @@ describe('the compression report in a real VS Code', { timeout: 900_000 }, () =>
   });
 
   step('3 after a window reload the report panel is back, built again from the runs', async () => {
-    const reloaded = page().waitForEvent('framenavigated', { predicate: (fr) => fr === page().mainFrame(), timeout: 60_000 });
-    await runCommand(page(), 'Developer: Reload Window');
-    await reloaded;
-    await page().locator('.monaco-workbench .part.editor').waitFor({ state: 'visible', timeout: 90_000 });
-    await waitForCommand(page(), READY);
+    await reloadWindow(page(), READY);
     const f = await reportPanel(page(), 4, 120_000);
     assert.equal(await f.locator('[data-testid="report-row"]').nth(2).locator('td[data-col="p50"]').getAttribute('data-mark'), null);
     await screenshot(page(), 'report-3-restored');
