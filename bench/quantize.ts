@@ -1,8 +1,11 @@
 // npm run bench:quantize: a bert-base-sized classifier (12 layers, hidden 768; --small: 4 layers,
-// hidden 256) built here, quantized by the quantize job, then fp32 and int8 benchmarked at batch
+// hidden 256, the SST-2 teacher's shape; --tinybert and --mobilebert: the SST-2 benches' students
+// of those recipes) built here, quantized by the quantize job, then fp32 and int8 benchmarked at batch
 // 1, seq 128, all cores, in interleaved benchmark jobs (src/host/interleaved-latency.ts) so that
 // drift and the machine's other work hit both alike. Latency does not depend
 // on the weights, so the model is not trained. Prints size, p50, p95 and the speed-up.
+// --profile adds onnxruntime's profile of both by op type (src/core/benchmark/op-profile.ts): the
+// share of the float run in MatMuls bounds what int8 can buy.
 // Environment: ROUNDS (4), RUNS per block (20), WARMUP (5), THREADS (all cores).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -13,6 +16,7 @@ import { onnxruntimeVersion } from '../src/core/benchmark/environment';
 import { measureInterleaved } from '../src/host/interleaved-latency';
 import { startQuantizeJob } from '../src/host/quantize-job';
 import { detectCpu } from '../src/core/quantize/cpu';
+import { matmulShare, profileOps } from '../src/core/benchmark/op-profile';
 import { formatBytes, formatMs, formatSpeedup } from '../src/core/format';
 import { table } from '../src/cli/format';
 
@@ -20,13 +24,23 @@ const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const RUNS = Number(process.env.RUNS ?? 20);
 const WARMUP = Number(process.env.WARMUP ?? 5);
 const THREADS = Number(process.env.THREADS ?? availableParallelism());
-const small = process.argv.includes('--small');
+const SHAPES = {
+  base: { what: 'bert-base-sized', config: { family: 'bert', vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, numLabels: 2 } },
+  small: { what: 'small', config: { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 512, numLabels: 2 } },
+  // The students bench/pipeline.ts distils from the SST-2 teacher (students.ts picks the sizes not given there).
+  tinybert: { what: 'TinyBERT-style student', config: { family: 'bert', vocabSize: 30522, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 128, numLabels: 2 } },
+  mobilebert: {
+    what: 'MobileBERT-style student',
+    config: { family: 'mobilebert', vocabSize: 30522, hiddenSize: 256, embeddingSize: 128, bottleneckSize: 32, numFeedforwardNetworks: 2, numLayers: 4, numHeads: 4, intermediateSize: 128, maxPositions: 128, numLabels: 2 },
+  },
+} satisfies Record<string, { what: string; config: EncoderConfig }>;
+const shapeName = (Object.keys(SHAPES) as Array<keyof typeof SHAPES>).find((k) => process.argv.includes(`--${k}`)) ?? 'base';
+const named = shapeName !== 'base';
+const profile = process.argv.includes('--profile');
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 
-const CONFIG: EncoderConfig = small
-  ? { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 512, numLabels: 2 }
-  : { family: 'bert', vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, numLabels: 2 };
+const CONFIG: EncoderConfig = SHAPES[shapeName].config;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mcl-bench-quantize-'));
 
@@ -36,7 +50,7 @@ async function main(): Promise<void> {
   let t0 = Date.now();
   writeModel(fp32, buildEncoderClassifier(CONFIG));
   const what = `${CONFIG.numLayers} layers, hidden ${CONFIG.hiddenSize}, vocab ${CONFIG.vocabSize}`;
-  console.log(`built a ${small ? 'small' : 'bert-base-sized'} model (${what}): ${formatBytes(statSync(fp32).size)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`built a ${SHAPES[shapeName].what} model (${what}): ${formatBytes(statSync(fp32).size)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   t0 = Date.now();
   const q = await startQuantizeJob(WORKER, { model: fp32, out: int8, threads: THREADS }).done;
@@ -57,12 +71,29 @@ async function main(): Promise<void> {
   const b = measured.runs.get(int8)!.results[0].stats;
   const cpu = detectCpu();
   console.log('');
-  console.log(`command: npm run bench:quantize${small ? ' -- --small' : ''}   (${what}; ${ROUNDS} interleaved rounds x ${RUNS} runs after ${WARMUP} warm-up, batch 1, seq 128, ${THREADS} thread${THREADS === 1 ? '' : 's'}, optimization all)`);
+  console.log(`command: npm run bench:quantize${named || profile ? ` -- ${[named ? `--${shapeName}` : '', profile ? '--profile' : ''].filter(Boolean).join(' ')}` : ''}   (${what}; ${ROUNDS} interleaved rounds x ${RUNS} runs after ${WARMUP} warm-up, batch 1, seq 128, ${THREADS} thread${THREADS === 1 ? '' : 's'}, optimization all)`);
   console.log(`machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, VNNI ${cpu.vnni ? 'yes' : 'no'}, AVX2 ${cpu.avx2 ? 'yes' : 'no'}; onnxruntime-node ${onnxruntimeVersion()}, node ${process.version}; 1-min load average ${Math.min(...load).toFixed(2)}-${Math.max(...load).toFixed(2)} during the run`);
   console.log(table(['model', 'size', 'p50 ms', 'p95 ms', 'cv', 'speed-up'], [
     ['fp32 (baseline)', formatBytes(statSync(fp32).size), formatMs(a.p50), formatMs(a.p95), `${(a.cv * 100).toFixed(1)}%`, '1.00x'],
     ['int8 dynamic', formatBytes(statSync(int8).size), formatMs(b.p50), formatMs(b.p95), `${(b.cv * 100).toFixed(1)}%`, formatSpeedup(a.p50 / b.p50)],
   ], [false, true, true, true, true, true]));
+  if (profile) await printProfiles(fp32, int8);
+}
+
+async function printProfiles(fp32: string, int8: string): Promise<void> {
+  const [pa, pb] = await profileOps([fp32, int8], { threads: THREADS, runs: 100 });
+  const ops = [...new Set([...pa.ops, ...pb.ops].map((o) => o.op))];
+  const ms = (p: typeof pa, op: string): number => p.ops.find((o) => o.op === op)?.ms ?? 0;
+  ops.sort((x, y) => Math.max(ms(pb, y), ms(pa, y)) - Math.max(ms(pb, x), ms(pa, x)));
+  console.log('');
+  console.log(`onnxruntime's profile, ${pa.runs} runs each after 5 warm-up, in turn, ${THREADS} thread${THREADS === 1 ? '' : 's'} (kernel ms per run by op type; the profiler's own overhead included):`);
+  console.log(table(['op', 'fp32 ms', 'int8 ms'], [
+    ...ops.map((op) => [op, ms(pa, op) ? formatMs(ms(pa, op)) : '-', ms(pb, op) ? formatMs(ms(pb, op)) : '-']),
+    ['whole run', formatMs(pa.runMs), formatMs(pb.runMs)],
+  ], [false, true, true]));
+  const a = matmulShare(pa);
+  const b = matmulShare(pb);
+  console.log(`MatMul-like kernels: fp32 ${formatMs(a.ms)} ms (${(a.share * 100).toFixed(0)}% of its kernel time), int8 ${formatMs(b.ms)} ms, ${formatSpeedup(a.ms / b.ms)} on those alone; if they cost nothing the fp32 run would be at most ${formatSpeedup(a.bound)} faster (Amdahl)`);
 }
 
 main()
