@@ -71,7 +71,8 @@ async function main(): Promise<void> {
   const b = measured.runs.get(int8)!.results[0].stats;
   const cpu = detectCpu();
   console.log('');
-  console.log(`command: npm run bench:quantize${named || profile ? ` -- ${[named ? `--${shapeName}` : '', profile ? '--profile' : ''].filter(Boolean).join(' ')}` : ''}   (${what}; ${ROUNDS} interleaved rounds x ${RUNS} runs after ${WARMUP} warm-up, batch 1, seq 128, ${THREADS} thread${THREADS === 1 ? '' : 's'}, optimization all)`);
+  const env = ['ROUNDS', 'RUNS', 'WARMUP', 'THREADS'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]} `).join('');
+  console.log(`command: ${env}npm run bench:quantize${named || profile ? ` -- ${[named ? `--${shapeName}` : '', profile ? '--profile' : ''].filter(Boolean).join(' ')}` : ''}   (${what}; ${ROUNDS} interleaved rounds x ${RUNS} runs after ${WARMUP} warm-up, batch 1, seq 128, ${THREADS} thread${THREADS === 1 ? '' : 's'}, optimization all)`);
   console.log(`machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, VNNI ${cpu.vnni ? 'yes' : 'no'}, AVX2 ${cpu.avx2 ? 'yes' : 'no'}; onnxruntime-node ${onnxruntimeVersion()}, node ${process.version}; 1-min load average ${Math.min(...load).toFixed(2)}-${Math.max(...load).toFixed(2)} during the run`);
   console.log(table(['model', 'size', 'p50 ms', 'p95 ms', 'cv', 'speed-up'], [
     ['fp32 (baseline)', formatBytes(statSync(fp32).size), formatMs(a.p50), formatMs(a.p95), `${(a.cv * 100).toFixed(1)}%`, '1.00x'],
