@@ -11,6 +11,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildEncoderClassifier, type EncoderConfig } from '../src/core/onnx/bert-builder';
+import type { ModelSpec } from '../src/core/onnx/model-spec';
+import { mobilebertStudent, tinybertStudent } from '../src/core/distill/students';
+import { studentPlans, teacherPlan } from './pipeline';
 import { writeModel } from '../src/core/onnx/onnx-writer';
 import { onnxruntimeVersion } from '../src/core/benchmark/environment';
 import { measureInterleaved } from '../src/host/interleaved-latency';
@@ -24,23 +27,23 @@ const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const RUNS = Number(process.env.RUNS ?? 20);
 const WARMUP = Number(process.env.WARMUP ?? 5);
 const THREADS = Number(process.env.THREADS ?? availableParallelism());
-const SHAPES = {
-  base: { what: 'bert-base-sized', config: { family: 'bert', vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, numLabels: 2 } },
-  small: { what: 'small', config: { family: 'bert', vocabSize: 30522, hiddenSize: 256, numLayers: 4, numHeads: 4, intermediateSize: 1024, maxPositions: 512, numLabels: 2 } },
-  // The students bench/pipeline.ts distils from the SST-2 teacher (students.ts picks the sizes not given there).
-  tinybert: { what: 'TinyBERT-style student', config: { family: 'bert', vocabSize: 30522, hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 128, numLabels: 2 } },
-  mobilebert: {
-    what: 'MobileBERT-style student',
-    config: { family: 'mobilebert', vocabSize: 30522, hiddenSize: 256, embeddingSize: 128, bottleneckSize: 32, numFeedforwardNetworks: 2, numLayers: 4, numHeads: 4, intermediateSize: 128, maxPositions: 128, numLabels: 2 },
-  },
-} satisfies Record<string, { what: string; config: EncoderConfig }>;
+// --small and the students are the SST-2 benches' own (bench/pipeline.ts), built as the recipes build them.
+const sst2Teacher = teacherPlan(0).config;
+const sst2Students = studentPlans('', 0);
+const BERT_BASE: EncoderConfig = { family: 'bert', vocabSize: 30522, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, maxPositions: 512, numLabels: 2 };
+const built = (config: EncoderConfig) => ({ spec: buildEncoderClassifier(config), config });
+const SHAPES: Record<'base' | 'small' | 'tinybert' | 'mobilebert', { what: string; build: () => { spec: ModelSpec; config: EncoderConfig } }> = {
+  base: { what: 'bert-base-sized', build: () => built(BERT_BASE) },
+  small: { what: 'small (the SST-2 teacher\'s shape)', build: () => built(sst2Teacher) },
+  tinybert: { what: 'TinyBERT-style student', build: () => tinybertStudent(sst2Teacher, sst2Students.tinybert.options) },
+  mobilebert: { what: 'MobileBERT-style student', build: () => mobilebertStudent(sst2Teacher, sst2Students.mobilebert.options) },
+};
 const shapeName = (Object.keys(SHAPES) as Array<keyof typeof SHAPES>).find((k) => process.argv.includes(`--${k}`)) ?? 'base';
 const named = shapeName !== 'base';
 const profile = process.argv.includes('--profile');
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 
-const CONFIG: EncoderConfig = SHAPES[shapeName].config;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mcl-bench-quantize-'));
 
@@ -48,8 +51,9 @@ async function main(): Promise<void> {
   const fp32 = path.join(dir, 'fp32.onnx');
   const int8 = path.join(dir, 'int8.onnx');
   let t0 = Date.now();
-  writeModel(fp32, buildEncoderClassifier(CONFIG));
-  const what = `${CONFIG.numLayers} layers, hidden ${CONFIG.hiddenSize}, vocab ${CONFIG.vocabSize}`;
+  const { spec, config } = SHAPES[shapeName].build();
+  writeModel(fp32, spec);
+  const what = `${config.numLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize}`;
   console.log(`built a ${SHAPES[shapeName].what} model (${what}): ${formatBytes(statSync(fp32).size)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   t0 = Date.now();

@@ -4,6 +4,7 @@
 // whichever was being measured then. One merged run per model holds the samples of all its blocks.
 // The benches, the demo and anything else that puts p50s side by side measure through this.
 import { latencyStats, noiseWarning, throughputOf } from '../core/benchmark/stats';
+import { DEFAULT_SESSION_SETTINGS } from '../core/benchmark/ort-session';
 import type { BenchmarkPlan, BenchmarkRun } from '../core/benchmark/types';
 import { startBenchmarkJob } from './benchmark-job';
 
@@ -33,7 +34,7 @@ export async function measureInterleaved(worker: string, models: string[], o: In
   const seq = o.seq ?? 128;
   const plan = (model: string): BenchmarkPlan => ({
     model, batches: [batch], seqs: [seq], threads: [o.threads], warmup: o.warmup ?? 10, runs,
-    session: { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' }, inputs: { kind: 'synthetic' },
+    session: DEFAULT_SESSION_SETTINGS, inputs: { kind: 'synthetic' },
   });
   const blocks = new Map<string, BenchmarkRun[]>(models.map((m) => [m, []]));
   for (let round = 0; round < rounds; round++) {

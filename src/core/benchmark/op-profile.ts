@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { openModel } from '../open-model';
 import { modelLimits, synthesizeInputs } from './input-synthesis';
 import type * as ort from 'onnxruntime-node';
-import { SessionFactory, toFeeds, type OrtFeeds } from './ort-session';
+import { DEFAULT_SESSION_SETTINGS, SessionFactory, sessionOptions, toFeeds, type OrtFeeds } from './ort-session';
 
 export interface OpProfileOptions {
   threads: number;
@@ -65,7 +65,7 @@ export function summarizeTrace(events: TraceEvent[], warmup: number): OpProfile 
 }
 
 /**
- * Runs each file with onnxruntime's profiler on (optimization level all, synthetic inputs) and sums
+ * Runs each file with onnxruntime's profiler on (the default benchmark session settings, synthetic inputs) and sums
  * its kernel times by op type. Several files are run in one process, run by run in turn, so that a
  * slow spell of a shared machine falls on all of them alike (one after the other, a float model's
  * Transposes were seen to take twice its int8 model's identical ones).
@@ -81,8 +81,7 @@ export async function profileOps(files: string[], o: OpProfileOptions): Promise<
       const inputs = synthesizeInputs(model, { batch: o.batch ?? 1, seq: o.seq ?? 128, seed: 1, ...modelLimits(model) });
       const prefix = `profile${i}`;
       const { session } = await new SessionFactory(file).create({
-        intraOpNumThreads: o.threads, graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3,
-        enableProfiling: true, profileFilePrefix: path.join(dir, prefix),
+        ...sessionOptions(DEFAULT_SESSION_SETTINGS, o.threads), enableProfiling: true, profileFilePrefix: path.join(dir, prefix),
       });
       sessions.push({ session, feeds: toFeeds(inputs.tensors), prefix });
     }

@@ -14,6 +14,9 @@ export function availableProviders(): string[] {
   return ort.listSupportedBackends().filter((b) => b.bundled || b.name === 'cpu').map((b) => b.name);
 }
 
+/** The settings a benchmark runs with unless told otherwise (the CLI's and the extension's defaults). */
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, executionProvider: 'cpu' };
+
 export function sessionOptions(settings: SessionSettings, threads: number): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
