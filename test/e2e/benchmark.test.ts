@@ -17,7 +17,7 @@ async function comparePanel(page: Page, rows: number): Promise<Frame> {
 }
 
 /** The benchmark settings form is a quick pick: accept "Start". */
-async function startFromForm(page: Page): Promise<void> {
+async function acceptStartRow(page: Page): Promise<void> {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'Start' }).first();
   await row.waitFor({ state: 'visible', timeout: 20_000 });
   await row.click();
@@ -44,7 +44,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     await openFileFromExplorer(page(), 'bert-mini/model.onnx');
     await findWebviewFrame(page(), /140,675/, 45_000);
     await runCommand(page(), 'Compression Lab: Benchmark Model...');
-    await startFromForm(page());
+    await acceptStartRow(page());
     // Progress shows in a notification while the worker measures.
     const toast = page().locator('.notifications-toasts .notification-toast').filter({ hasText: /bert-mini: batch 1, seq/ });
     await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
@@ -86,7 +86,7 @@ describe('benchmarks in a real VS Code', { timeout: 600_000 }, () => {
     await item.first().hover();
     await page().keyboard.press('Enter');
 
-    await startFromForm(page());
+    await acceptStartRow(page());
     const f = await comparePanel(page(), 2);
     const models = await f.locator('[data-testid="compare-model"]').allInnerTexts();
     assert.deepEqual(models.map((m) => m.trim().split(/\s/)[0]).sort(), ['bert-mini', 'distilbert-mini']);

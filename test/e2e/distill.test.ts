@@ -13,17 +13,9 @@ import type { Frame, Page } from 'playwright-core';
 import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
 import { writeTokenData } from '../helpers/data';
-import { builtVsix, findWebviewFrame, openFileFromExplorer, runCommand, screenshot, useWorkbench } from './harness';
+import { builtVsix, findWebviewFrame, openFileFromExplorer, runCommand, screenshot, startFromForm, useWorkbench, waitFor } from './harness';
 
 const READY = 'Compression Lab: Distill...';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function fieldValue(f: Frame, id: string): Promise<string> {
   return f.locator(`[data-testid="input-${id}"]`).evaluate((el) => (el as HTMLElement & { value: string }).value);
@@ -113,7 +105,7 @@ describe('distillation in a real VS Code', { timeout: 900_000 }, () => {
     await type(f, 'lr', '1e-3');
     await waitFor('the problems to clear', async () => (await f.locator('.form-field.invalid').count()) === 0, 10_000);
     await screenshot(page(), 'distill-1-form');
-    await f.locator('[data-testid="start-button"]').click();
+    await startFromForm(f);
   });
 
   step('2 the live run panel: the curve moves and the layer map is drawn from the job\'s start', async () => {
@@ -200,7 +192,7 @@ describe('distillation in a real VS Code', { timeout: 900_000 }, () => {
     await waitFor('the problems to clear', async () => (await f.locator('.form-field.invalid').count()) === 0, 10_000);
     await f.locator('[data-testid="field-recipe"]').scrollIntoViewIfNeeded();
     await screenshot(page(), 'distill-4-albert-form');
-    await f.locator('[data-testid="start-button"]').click();
+    await startFromForm(f);
 
     const run = await runPanel(page(), 'Distill: tiny');
     await waitFor('the run to complete', async () => (await run.locator('[data-testid="run-status"]').getAttribute('data-status')) === 'complete', 200_000);

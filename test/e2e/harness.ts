@@ -767,6 +767,38 @@ export async function waitForCommand(page: Page, title: string, timeoutMs = 60_0
   }
 }
 
+/** Polls `check` (an error counts as false) until it holds, or fails naming `what`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Clicks Start and waits for the form to close (the run panel takes over). Twice in full-suite
+ * runs under load the click was not taken (no problem shown, the button idle, nothing started);
+ * then the state is printed and the button is pressed from the keyboard once, so a real failure
+ * to start still fails here and a lost click is visible in the output.
+ */
+export async function startFromForm(f: Frame): Promise<void> {
+  await f.locator('[data-testid="start-button"]').click();
+  try {
+    await waitFor('the form to close', async () => f.isDetached(), 10_000);
+    return;
+  } catch {
+    const state = await f.evaluate(() => ({
+      button: document.querySelector('[data-testid="start-button"]')?.textContent,
+      problem: document.querySelector('[data-testid="form-problem"]')?.textContent,
+      summary: document.querySelector('[data-testid="form-summary"]')?.textContent,
+    })).catch(() => 'the form closed meanwhile');
+    console.log(`# the Start click was not taken within 10 s: ${JSON.stringify(state)}; pressing Enter on the button`);
+  }
+  if (!f.isDetached()) await f.locator('[data-testid="start-button"]').press('Enter');
+  await waitFor('the form to close', async () => f.isDetached(), 30_000);
+}
+
 /**
  * Reloads the window as a user does, with Developer: Reload Window: the workbench saves its editors
  * and the webviews' states before it goes. A browser reload may leave before that save lands, and

@@ -12,7 +12,7 @@ import type { Frame, Page } from 'playwright-core';
 import { buildEncoderClassifier } from '../../src/core/onnx/bert-builder';
 import { writeModel } from '../../src/core/onnx/onnx-writer';
 import { writeTokenData } from '../helpers/data';
-import { builtVsix, findWebviewFrame, openFileFromExplorer, revealInExplorer, runCommand, screenshot, useWorkbench, waitForEditorTab } from './harness';
+import { builtVsix, findWebviewFrame, openFileFromExplorer, revealInExplorer, runCommand, screenshot, startFromForm, useWorkbench, waitForEditorTab } from './harness';
 
 const READY = 'Compression Lab: Quantize Model...';
 
@@ -75,7 +75,7 @@ describe('quantization in a real VS Code', { timeout: 600_000 }, () => {
     for (let i = 0; i < 50 && (await f.locator('.form-field.invalid').count()) > 0; i++) await page().waitForTimeout(200);
     assert.equal(await f.locator('.form-field.invalid').count(), 0);
     await screenshot(page(), 'quantize-1-form');
-    await f.locator('[data-testid="start-button"]').click();
+    await startFromForm(f);
 
     const done = toast(page(), /Quantized tiny/);
     await done.waitFor({ state: 'visible', timeout: 120_000 });
@@ -115,7 +115,7 @@ describe('quantization in a real VS Code', { timeout: 600_000 }, () => {
     await action.click();
     const f = await quantizeForm(page());
     assert.equal(await fieldValue(f, 'out'), path.join(workspace(), 'tiny', 'model.int8-2.onnx'), 'the first is not overwritten');
-    await f.locator('[data-testid="start-button"]').click();
+    await startFromForm(f);
     const done = toast(page(), /Quantized tiny/);
     await done.waitFor({ state: 'visible', timeout: 120_000 });
     assert.doesNotMatch(await done.innerText(), /agrees/, 'no evaluation rows this time');
