@@ -9,6 +9,15 @@ export interface LinearScheduleOptions {
   totalSteps: number;
 }
 
+/** The checks every warm-up-then-decay schedule makes of its options; returns them. */
+function checkWarmupDecay(options: LinearScheduleOptions): LinearScheduleOptions {
+  checkRate(options.peakLr);
+  checkCount('totalSteps', options.totalSteps, 1);
+  checkCount('warmupSteps', options.warmupSteps, 0);
+  if (options.warmupSteps > options.totalSteps) throw new Error(`warmupSteps (${options.warmupSteps}) cannot exceed totalSteps (${options.totalSteps})`);
+  return options;
+}
+
 /**
  * Linear warm-up from 0 to peakLr over warmupSteps, then linear decay to 0 at totalSteps, exactly
  * as Hugging Face's get_linear_schedule_with_warmup: lr(s) = peak * s / warmup while s < warmup,
@@ -16,11 +25,7 @@ export interface LinearScheduleOptions {
  * there is warm-up: the first update does nothing, as in the reference.
  */
 export function linearWarmupDecay(options: LinearScheduleOptions): LrSchedule {
-  const { peakLr, warmupSteps, totalSteps } = options;
-  checkRate(peakLr);
-  checkCount('totalSteps', totalSteps, 1);
-  checkCount('warmupSteps', warmupSteps, 0);
-  if (warmupSteps > totalSteps) throw new Error(`warmupSteps (${warmupSteps}) cannot exceed totalSteps (${totalSteps})`);
+  const { peakLr, warmupSteps, totalSteps } = checkWarmupDecay(options);
   return {
     lrAt(step: number): number {
       checkStep(step);
@@ -48,11 +53,7 @@ export function constantLr(lr: number, warmupSteps = 0): LrSchedule {
  * p = (s - warmup) / (total - warmup).
  */
 export function cosineWarmupDecay(options: LinearScheduleOptions): LrSchedule {
-  const { peakLr, warmupSteps, totalSteps } = options;
-  checkRate(peakLr);
-  checkCount('totalSteps', totalSteps, 1);
-  checkCount('warmupSteps', warmupSteps, 0);
-  if (warmupSteps > totalSteps) throw new Error(`warmupSteps (${warmupSteps}) cannot exceed totalSteps (${totalSteps})`);
+  const { peakLr, warmupSteps, totalSteps } = checkWarmupDecay(options);
   return {
     lrAt(step: number): number {
       checkStep(step);
