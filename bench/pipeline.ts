@@ -157,7 +157,7 @@ export function studentPlans(teacherFile: string, steps: number): Record<Student
     distilbert: { label: 'DistilBERT-style (2 of 4 layers, copied)', options: { recipe: 'distilbert', teacher: teacherFile, layers: 2, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
     tinybert: { label: 'TinyBERT-style (2 layers, width 128)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 512, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
     albert: { label: 'ALBERT-style (1 shared layer, E = 128)', options: { recipe: 'albert', teacher: teacherFile, embedding: 128, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
-    mobilebert: { label: 'MobileBERT-style (4 layers, bottleneck 32, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, bottleneck: 32, ffns: 2, intermediate: 128, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    mobilebert: { label: 'MobileBERT-style (2 layers, bottleneck 96, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, layers: 2, bottleneck: 96, ffns: 2, intermediate: 384, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
   };
 }
 
