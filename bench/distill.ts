@@ -6,14 +6,14 @@
 // training time, against the targets.
 //
 //   npm run bench:distill [-- --data DIR (train.tsv, dev.tsv) | --train F --dev F] [--tokenizer tokenizer.json]
-//                           [--out DIR] [--teacher-steps N] [--student-steps N] [--quick]
+//                           [--out DIR] [--teacher-steps N] [--student-steps N] [--train-threads N] [--latency-rounds N (30)] [--quick]
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { analyzeModel } from '../src/core/analysis/model-card';
 import { openModel } from '../src/core/open-model';
 import { formatCount, formatMs } from '../src/core/format';
 import { table } from '../src/cli/format';
-import { LATENCY_ROUNDS, LATENCY_RUNS, sst2Inputs, finalAccuracy, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
+import { LATENCY_RUNS, sst2Inputs, finalAccuracy, latencies, pipeline, student, studentPlans, teacher, teacherPlan } from './pipeline';
 
 const { train: TRAIN, dev: DEV, tokenizer: TOKENIZER, out: OUT, teacherSteps: TEACHER_STEPS, studentSteps: STUDENT_STEPS } = sst2Inputs('bench-sst2');
 const MAX_LENGTH = 64;
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const kept = (i: number) => rows[i].acc / rows[0].acc;
   const speed = (i: number) => p50[0] / p50[i];
   const report = [
-    `bench:distill on ${path.relative(process.cwd(), TRAIN)} (dev ${path.relative(process.cwd(), DEV)}), max length ${MAX_LENGTH}, teacher ${TEACHER_STEPS} AdamW steps, students ${STUDENT_STEPS} steps (TinyBERT: ${STUDENT_STEPS} + ${STUDENT_STEPS}); latency batch 1, seq 128, ${p.threads} threads, each model in its own worker, ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_RUNS} runs`,
+    `bench:distill on ${path.relative(process.cwd(), TRAIN)} (dev ${path.relative(process.cwd(), DEV)}), max length ${MAX_LENGTH}, teacher ${TEACHER_STEPS} AdamW steps, students ${STUDENT_STEPS} steps (TinyBERT: ${STUDENT_STEPS} + ${STUDENT_STEPS}); latency batch 1, seq 128, ${p.threads} threads, each model in its own worker, ${p.latencyRounds} interleaved rounds of ${LATENCY_RUNS} runs`,
     '',
     table(['model', 'params', '% teacher', 'p50 ms', 'speed-up', 'dev acc', '% teacher acc', 'training'], cells, [false, true, true, true, true, true, true, true]),
     '',

@@ -44,6 +44,8 @@ export interface Pipeline {
   runs: string;
   worker: string;
   threads: number;
+  /** Interleaved latency rounds (--latency-rounds; default LATENCY_ROUNDS). */
+  latencyRounds: number;
   common: { data: string; eval: string; tokenizer: string; maxLength: number; batchSize: number; optimizer: 'adamw'; threads: number; cacheDir: string };
 }
 
@@ -53,8 +55,10 @@ export function pipeline(out: string, data: { train: string; dev: string; tokeni
   const threads = availableParallelism();
   // Latency is always measured on every core; --train-threads lets two training runs share the machine.
   const trainThreads = Number(arg('train-threads', String(threads)));
+  const latencyRounds = Number(arg('latency-rounds', String(LATENCY_ROUNDS)));
+  if (!Number.isInteger(latencyRounds) || latencyRounds < 1) throw new Error(`--latency-rounds: a whole number >= 1 (got ${arg('latency-rounds')})`);
   return {
-    out, runs: path.join(out, 'runs'), worker: workerScript(), threads,
+    out, runs: path.join(out, 'runs'), worker: workerScript(), threads, latencyRounds,
     common: { data: data.train, eval: data.dev, tokenizer: data.tokenizer, maxLength, batchSize: 32, optimizer: 'adamw', threads: trainThreads, cacheDir: path.join(out, 'teacher-cache') },
   };
 }
@@ -118,12 +122,14 @@ export async function student(p: Pipeline, name: string, options: Omit<DistillOp
 
 // Short blocks, many rounds: this VM's slow spells last seconds (a model's p50 at 2 threads can
 // move from 3.5 to 5.7 ms between one block and the next), so a round must pass over every model
-// quicker than a spell for the spells to fall on all of them alike.
-export const LATENCY_ROUNDS = 10;
+// quicker than a spell for the spells to fall on all of them alike. The small students' blocks also
+// flip between two levels (TinyBERT-style fp32 about 1.3 and 1.9 ms): over 10 rounds their int8
+// speed-up came out anywhere from 1.34x to 1.94x, over 30 within 1.51x to 1.74x.
+export const LATENCY_ROUNDS = 30;
 export const LATENCY_RUNS = 20;
 
 /** p50 at batch 1, seq 128, all cores, of every model, in interleaved rounds; one record per model. */
-export async function latencies(p: Pipeline, models: string[], rounds = LATENCY_ROUNDS, runs = LATENCY_RUNS): Promise<Map<string, number>> {
+export async function latencies(p: Pipeline, models: string[], rounds = p.latencyRounds, runs = LATENCY_RUNS): Promise<Map<string, number>> {
   const measured = await measureInterleaved(p.worker, models, { threads: p.threads, rounds, runs, onRound: (r, n) => process.stderr.write(`latency: round ${r} of ${n}\n`) });
   for (const run of measured.runs.values()) saveRunIn(p.runs, benchmarkRecord(run));
   return measured.p50;
@@ -155,7 +161,7 @@ export function chosenStudents(all: StudentName[]): StudentName[] {
 export function studentPlans(teacherFile: string, steps: number): Record<StudentName, { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {
   return {
     distilbert: { label: 'DistilBERT-style (2 of 4 layers, copied)', options: { recipe: 'distilbert', teacher: teacherFile, layers: 2, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
-    tinybert: { label: 'TinyBERT-style (2 layers, width 128)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 512, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    tinybert: { label: 'TinyBERT-style (2 layers, width 128, FFN 896)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 896, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
     albert: { label: 'ALBERT-style (1 shared layer, E = 128)', options: { recipe: 'albert', teacher: teacherFile, embedding: 128, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
     mobilebert: { label: 'MobileBERT-style (2 layers, bottleneck 96, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, layers: 2, bottleneck: 96, ffns: 2, intermediate: 384, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
   };

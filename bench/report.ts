@@ -4,7 +4,7 @@
 // and MobileBERT-style students and the int8 variant of every model, each job in its own worker,
 // latency at batch 1, seq 128, all cores. Prints the table, the targets, and the report's paths.
 //
-//   npm run bench:report [-- --data DIR | --train F --dev F] [--tokenizer T] [--out DIR] [--teacher-steps N] [--student-steps N] [--students a,b] [--train-threads N] [--quick]
+//   npm run bench:report [-- --data DIR | --train F --dev F] [--tokenizer T] [--out DIR] [--teacher-steps N] [--student-steps N] [--students a,b] [--train-threads N] [--latency-rounds N (30)] [--quick]
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildReport } from '../src/core/report/build-report';
