@@ -161,7 +161,7 @@ export function chosenStudents(all: StudentName[]): StudentName[] {
 export function studentPlans(teacherFile: string, steps: number): Record<StudentName, { label: string; options: Omit<DistillOptions, keyof Pipeline['common'] | 'out'> }> {
   return {
     distilbert: { label: 'DistilBERT-style (2 of 4 layers, copied)', options: { recipe: 'distilbert', teacher: teacherFile, layers: 2, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
-    tinybert: { label: 'TinyBERT-style (2 layers, width 128, FFN 896)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 896, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
+    tinybert: { label: 'TinyBERT-style (2 layers, width 128, FFN 896, ReLU)', options: { recipe: 'tinybert', teacher: teacherFile, layers: 2, hidden: 128, heads: 4, intermediate: 896, activation: 'relu', stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
     albert: { label: 'ALBERT-style (1 shared layer, E = 128)', options: { recipe: 'albert', teacher: teacherFile, embedding: 128, lr: 1e-4, maxSteps: steps, warmupRatio: 0.06 } },
     mobilebert: { label: 'MobileBERT-style (2 layers, bottleneck 96, 2 FFNs)', options: { recipe: 'mobilebert', teacher: teacherFile, layers: 2, bottleneck: 96, ffns: 2, intermediate: 384, stage1Steps: steps, stage1Lr: 1e-3, lr: 5e-4, maxSteps: steps, warmupRatio: 0.06 } },
   };

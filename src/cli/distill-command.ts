@@ -1,7 +1,7 @@
 // `compression-lab distill`: a DistilBERT-, TinyBERT-, ALBERT- or MobileBERT-style student from the user's teacher, as
 // a job in a worker process (the path the editor takes too). Every training option of `train`
 // means the same here; Ctrl-C stops at the next step with a resumable checkpoint.
-import { RECIPES, checkDistillOptions, type DistillOptions } from '../core/distill/distill-options';
+import { ACTIVATIONS, RECIPES, checkDistillOptions, type DistillOptions } from '../core/distill/distill-options';
 import { startDistillJob } from '../host/train-job';
 import { workerScript } from '../host/worker-path';
 import { nonNegative, oneOf, parseArgs, positiveInt, UsageError } from './args';
@@ -10,7 +10,7 @@ import { asUsage, jobSettingsFromFlags, printTrainingProgress, reportTrainingEnd
 
 const FLAGS = {
   ...TRAINING_FLAGS, recipe: 'string', teacher: 'string', layers: 'string', 'teacher-layers': 'string', hidden: 'string', heads: 'string',
-  intermediate: 'string', temperature: 'string', 'alpha-kd': 'string', 'alpha-ce': 'string', 'alpha-cos': 'string',
+  intermediate: 'string', activation: 'string', temperature: 'string', 'alpha-kd': 'string', 'alpha-ce': 'string', 'alpha-cos': 'string',
   'stage1-epochs': 'string', 'stage1-steps': 'string', 'stage1-lr': 'string', 'logits-only': 'boolean', 'hf-out': 'string',
   'cache-dir': 'string', 'cache-budget-mb': 'string', embedding: 'string', groups: 'string', 'share-init': 'string',
   'alpha-hidden': 'string', bottleneck: 'string', ffns: 'string', progressive: 'boolean',
@@ -43,6 +43,7 @@ export function parseDistill(argv: string[]): DistillCommand {
     hidden: int(flags.hidden, 'hidden'),
     heads: int(flags.heads, 'heads'),
     intermediate: int(flags.intermediate, 'intermediate'),
+    activation: oneOf(flags.activation, 'activation', ACTIVATIONS),
     temperature: nonNegative(flags.temperature, 'temperature'),
     alphaKd: nonNegative(flags['alpha-kd'], 'alpha-kd'),
     alphaCe: nonNegative(flags['alpha-ce'], 'alpha-ce'),

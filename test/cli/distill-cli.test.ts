@@ -43,6 +43,8 @@ test('distill: bad options are one line with exit 2, bad files exit 1', () => {
     [['distill', '--recipe', 'tinybert', '--teacher', TEACHER, '--data', DATA, '--out', 'x.onnx', '--alpha-cos', '1'], 2, /--alpha-cos applies to the distilbert recipe only/],
     [['distill', '--recipe', 'distilbert', '--teacher', TEACHER, '--data', DATA, '--out', 'x.onnx', '--teacher-layers', '0,7'], 2, /--teacher-layers layer 7 is outside the teacher's layers 0\.\.3/],
     [['distill', '--recipe', 'tinybert', '--teacher', TEACHER, '--data', DATA, '--out', 'x.onnx', '--hidden', '64'], 2, /--hidden must be at most the teacher's width 32/],
+    [['distill', '--recipe', 'tinybert', '--teacher', TEACHER, '--data', DATA, '--out', 'x.onnx', '--activation', 'swish'], 2, /--activation must be gelu, gelu_new/],
+    [['distill', '--recipe', 'distilbert', '--teacher', TEACHER, '--data', DATA, '--out', 'x.onnx', '--activation', 'relu'], 2, /--activation applies to the tinybert recipe only/],
     [['distill', '--recipe', 'distilbert', '--teacher', path.join(dir, 'nope.onnx'), '--data', DATA, '--out', 'x.onnx'], 1, /nope\.onnx: no such file/],
   ];
   for (const [args, code, says] of cases) {

@@ -47,7 +47,7 @@ test('the form: files first, then the recipe and the student, the loss, the trai
 
 test('defaults from the teacher, per recipe, as the student builders choose them', () => {
   assert.deepEqual(shapeDefaults('distilbert', facts), { temperature: '2', alphaKd: '0.5', alphaCe: '0.5', alphaCos: '1', layers: '2' });
-  assert.deepEqual(shapeDefaults('tinybert', facts), { temperature: '1', layers: '2', hidden: '16', heads: '2', intermediate: '64' });
+  assert.deepEqual(shapeDefaults('tinybert', facts), { temperature: '1', layers: '2', hidden: '16', heads: '2', intermediate: '64', activation: 'gelu' });
   assert.deepEqual(shapeDefaults('albert', facts), { temperature: '2', alphaKd: '0.5', alphaCe: '0.5', alphaHidden: '1', layers: '4', embedding: '16', groups: '1', shareInit: 'mean' });
   assert.deepEqual(shapeDefaults('mobilebert', facts), { temperature: '1', alphaKd: '0.5', alphaCe: '0.5', layers: '4', bottleneck: '8', embedding: '16', intermediate: '32', ffns: '2', progressive: 'no' });
   // Switching recipe empties the fields the new one does not use, so they are not stale.
@@ -70,7 +70,9 @@ test('good values become DistillOptions of the chosen recipe only; hidden fields
   assert.equal(o.epochs, 1);
 
   const tiny = distillOptionsFromForm(form('tinybert', { stage1Length: '40', stage1Unit: 'steps', stage1Lr: '1e-3' }), {}, facts).options!;
-  assert.deepEqual([tiny.hidden, tiny.heads, tiny.stage1Steps, tiny.stage1Epochs, tiny.stage1Lr, tiny.alphaKd], [16, 2, 40, undefined, 1e-3, undefined]);
+  assert.deepEqual([tiny.hidden, tiny.heads, tiny.stage1Steps, tiny.stage1Epochs, tiny.stage1Lr, tiny.alphaKd, tiny.activation], [16, 2, 40, undefined, 1e-3, undefined, 'gelu']);
+  assert.equal(distillOptionsFromForm(form('tinybert', { activation: 'relu' }), {}, facts).options!.activation, 'relu');
+  assert.equal(distillOptionsFromForm(form('mobilebert', { activation: 'relu' }), {}, facts).options!.activation, undefined);
   const mobile = distillOptionsFromForm(form('mobilebert', { progressive: 'yes', stage1Length: '2' }), {}, facts).options!;
   assert.deepEqual([mobile.progressive, mobile.stage1Epochs, mobile.bottleneck, mobile.ffns], [true, 2, 8, 2]);
   const distil = distillOptionsFromForm(form('distilbert', { teacherLayers: '0, 3' }), {}, facts).options!;

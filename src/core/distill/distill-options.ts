@@ -6,6 +6,8 @@ import { checkTrainingSettings, type TrainingSettings } from '../training/train-
 
 export const RECIPES = ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const;
 export type Recipe = (typeof RECIPES)[number];
+export const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface DistillOptions extends TrainingSettings {
   recipe: Recipe;
@@ -19,6 +21,11 @@ export interface DistillOptions extends TrainingSettings {
   hidden?: number;
   heads?: number;
   intermediate?: number;
+  /**
+   * TinyBERT-style: the student's feed-forward activation (default gelu, BERT's). relu is nearly free
+   * at run time and leaves int8 more to win; MobileBERT chose it for latency.
+   */
+  activation?: Activation;
   temperature?: number;
   /** DistilBERT-style loss weights. */
   alphaKd?: number;
@@ -68,6 +75,7 @@ const APPLIES: Partial<Record<keyof DistillOptions, readonly Recipe[]>> = {
   hidden: ['tinybert'],
   heads: ['tinybert'],
   intermediate: ['tinybert', 'mobilebert'],
+  activation: ['tinybert'],
   embedding: ['albert', 'mobilebert'],
   groups: ['albert'],
   shareInit: ['albert'],
@@ -94,6 +102,7 @@ export function checkDistillOptions(o: DistillOptions): void {
   }
   if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature > 0)) throw new OptionsError('temperature', `must be a number > 0 (got ${o.temperature})`);
   for (const k of ['alphaKd', 'alphaCe', 'alphaCos', 'alphaHidden'] as const) nonNegative(o, k);
+  if (o.activation !== undefined && !ACTIVATIONS.includes(o.activation)) throw new OptionsError('activation', `must be ${ACTIVATIONS.join(', ')} (got '${String(o.activation)}')`);
   if (o.shareInit !== undefined && o.shareInit !== 'mean' && o.shareInit !== 'first') throw new OptionsError('shareInit', `must be mean or first (got '${String(o.shareInit)}')`);
   if (o.stage1Lr !== undefined && !(Number.isFinite(o.stage1Lr) && o.stage1Lr >= 0)) throw new OptionsError('stage1Lr', `must be a number >= 0 (got ${o.stage1Lr})`);
   if (o.stage1Epochs !== undefined && o.stage1Steps !== undefined) throw new OptionsError('stage1Steps', "cannot go with option 'stage1Epochs': give one of them");

@@ -61,6 +61,7 @@ export interface TinyShape {
   hidden?: number;
   heads?: number;
   intermediate?: number;
+  activation?: EncoderConfig['hiddenAct'];
   seed?: number;
 }
 
@@ -81,6 +82,7 @@ export function tinybertStudent(teacher: EncoderConfig, shape: TinyShape): Stude
     family: 'bert', vocabSize: teacher.vocabSize, hiddenSize: hidden, numLayers: layers, numHeads: heads,
     intermediateSize: shape.intermediate ?? hidden * 4, maxPositions: teacher.maxPositions, numLabels: teacher.numLabels,
     typeVocabSize: teacher.family === 'distilbert' ? 2 : teacher.typeVocabSize, seed: shape.seed,
+    ...(shape.activation ? { hiddenAct: shape.activation } : {}),
   };
   const g = tinyLayerMap(N, layers);
   const layerMap: LayerMap = { teacherLayers: N, studentLayers: layers, links: g.map((t, m) => ({ student: m, teacher: t, role: 'supervise' as const })) };

@@ -49,6 +49,7 @@ export const DISTILL_FIELDS: Record<string, JobFormField> = {
   bottleneck: { id: 'bottleneck', label: 'Bottleneck width', type: 'number', hint: 'Divisible by the teacher\'s heads', showWhen: only('mobilebert') },
   ffns: { id: 'ffns', label: 'Feed-forward networks', type: 'number', hint: 'Stacked in each block', showWhen: only('mobilebert') },
   intermediate: { id: 'intermediate', label: 'Feed-forward size', type: 'number', showWhen: only('tinybert', 'mobilebert') },
+  activation: { id: 'activation', label: 'Feed-forward activation', type: 'choice', options: [{ value: 'gelu', label: 'GELU (BERT\'s)' }, { value: 'gelu_new', label: 'GELU, tanh approximation' }, { value: 'relu', label: 'ReLU (cheapest; int8 gains more)' }], showWhen: only('tinybert') },
   progressive: { id: 'progressive', label: 'Stage 1 transfer', type: 'choice', options: [{ value: 'no', label: 'all layers at once' }, { value: 'yes', label: 'progressive: one layer a stage' }], showWhen: only('mobilebert') },
   stage1Length: { id: 'stage1Length', label: 'Stage 1 length', type: 'number', placeholder: 'as the whole run', hint: 'Empty: as long as training below', showWhen: only('tinybert', 'mobilebert') },
   stage1Unit: { id: 'stage1Unit', label: 'Stage 1 counts', type: 'choice', options: [{ value: 'epochs', label: 'epochs' }, { value: 'steps', label: 'steps' }], showWhen: only('tinybert', 'mobilebert') },
@@ -70,7 +71,7 @@ export function distillFormSpec(teacherName?: string): JobFormSpec {
     submitLabel: 'Start distillation',
     sections: [
       { title: 'Teacher and data', fields: [f.teacher, f.data, f.eval, f.tokenizer, f.out, f.hfOut] },
-      { title: 'Recipe and student', fields: [f.recipe, f.layers, f.teacherLayers, f.hidden, f.heads, f.embedding, f.groups, f.shareInit, f.bottleneck, f.ffns, f.intermediate, f.progressive, f.stage1Length, f.stage1Unit, f.stage1Lr] },
+      { title: 'Recipe and student', fields: [f.recipe, f.layers, f.teacherLayers, f.hidden, f.heads, f.embedding, f.groups, f.shareInit, f.bottleneck, f.ffns, f.intermediate, f.activation, f.progressive, f.stage1Length, f.stage1Unit, f.stage1Lr] },
       { title: 'Loss', fields: [f.temperature, f.alphaKd, f.alphaCe, f.alphaCos, f.alphaHidden] },
       { title: 'Training', fields: [t.optimizer, t.lr, t.schedule, t.warmupRatio, t.length, t.epochs, t.maxSteps, t.batchSize, t.maxLength, t.seed] },
     ],
@@ -100,6 +101,7 @@ export function shapeDefaults(recipe: Recipe, t: ModelFacts | undefined): JobFor
     d.hidden = hidden;
     if (heads) d.heads = heads;
     d.intermediate = hidden * 4;
+    d.activation = 'gelu';
   }
   if (recipe === 'albert') {
     if (H) d.embedding = Math.max(8, Math.floor(H / 2));
@@ -120,7 +122,7 @@ export function shapeDefaults(recipe: Recipe, t: ModelFacts | undefined): JobFor
 }
 
 /** Every recipe-dependent field: switching recipe refills those the user has not typed in. */
-export const SHAPE_FIELDS = ['layers', 'hidden', 'heads', 'intermediate', 'embedding', 'groups', 'shareInit', 'bottleneck', 'ffns', 'progressive', 'temperature', 'alphaKd', 'alphaCe', 'alphaCos', 'alphaHidden'] as const;
+export const SHAPE_FIELDS = ['layers', 'hidden', 'heads', 'intermediate', 'activation', 'embedding', 'groups', 'shareInit', 'bottleneck', 'ffns', 'progressive', 'temperature', 'alphaKd', 'alphaCe', 'alphaCos', 'alphaHidden'] as const;
 
 /** The shape defaults for `recipe`, with the fields it does not use emptied. */
 export function recipeValues(recipe: Recipe, t: ModelFacts | undefined): JobFormValues {
@@ -261,6 +263,7 @@ export function distillOptionsFromForm(values: JobFormValues, base: Partial<Dist
     else if (x !== undefined) numbers[v('stage1Unit') === 'steps' ? 'stage1Steps' : 'stage1Epochs'] = x;
   }
   if (applies('shareInit', o.recipe) && v('shareInit')) o.shareInit = v('shareInit') as DistillOptions['shareInit'];
+  if (applies('activation', o.recipe) && v('activation')) o.activation = v('activation') as DistillOptions['activation'];
   if (applies('progressive', o.recipe) && v('progressive') === 'yes') o.progressive = true;
   if (applies('teacherLayers', o.recipe) && v('teacherLayers')) {
     const parts = v('teacherLayers').split(/[\s,]+/).filter(Boolean);

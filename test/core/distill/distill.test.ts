@@ -100,6 +100,20 @@ test('a TinyBERT-style student wider than the teacher, heads that do not divide,
   assert.throws(() => tinybertStudent(TEACHER_CONFIG, { layers: 5 }), /option 'layers' must be at most the teacher's 4 layers/);
 });
 
+test('a TinyBERT-style student\'s feed-forward activation: GELU by default, ReLU when asked (in the graph and its config); others refused by name', async () => {
+  const ops = (s: ReturnType<typeof tinybertStudent>) => new Set(s.spec.graph.nodes.map((n) => n.opType));
+  const gelu = tinybertStudent(TEACHER_CONFIG, { hidden: 16, heads: 2 });
+  assert.equal(gelu.config.hiddenAct ?? 'gelu', 'gelu');
+  assert.ok(ops(gelu).has('Erf') && !ops(gelu).has('Relu'));
+  const relu = tinybertStudent(TEACHER_CONFIG, { hidden: 16, heads: 2, activation: 'relu' });
+  assert.equal(relu.config.hiddenAct, 'relu');
+  assert.ok(ops(relu).has('Relu') && !ops(relu).has('Erf'));
+  assert.equal(relu.spec.graph.nodes.filter((n) => n.opType === 'Relu').length, 2, 'one per layer');
+  const base = { teacher: TEACHER, data: DATA, out: path.join(dir, 'never.onnx'), maxSteps: 1, threads: 1, cacheDir };
+  await assert.rejects(distill({ ...base, recipe: 'tinybert', activation: 'swish' as never }), /option 'activation' must be gelu, gelu_new, relu \(got 'swish'\)/);
+  await assert.rejects(distill({ ...base, recipe: 'distilbert', activation: 'relu' }), /option 'activation' applies to the tinybert recipe only/);
+});
+
 const evalsOf = (events: TrainProgress[]) => events.flatMap((e) => (e.type === 'eval' ? [e.eval] : []));
 
 test('DistilBERT-style run: loss_kd, loss_ce and loss_cos each step; agreement with the teacher rises; the teacher is not run again for rows it has seen', { timeout: 120_000 }, async () => {
@@ -143,7 +157,7 @@ test('TinyBERT-style run from the exporter\'s bert-mini (fine-tuned): two stages
 test('cancel mid-run keeps a resumable checkpoint that names its stage; resuming finishes the run', { timeout: 120_000 }, async () => {
   const ckpt = path.join(dir, 'stopped.ckpt.safetensors');
   let n = 0;
-  const o = { recipe: 'tinybert' as const, teacher: TEACHER, data: DATA, out: path.join(dir, 'stopped.onnx'), layers: 2, hidden: 16, stage1Steps: 6, maxSteps: 6, batchSize: 16, lr: 1e-3, threads: 1, cacheDir, checkpoint: ckpt };
+  const o = { recipe: 'tinybert' as const, teacher: TEACHER, data: DATA, out: path.join(dir, 'stopped.onnx'), layers: 2, hidden: 16, activation: 'relu' as const, stage1Steps: 6, maxSteps: 6, batchSize: 16, lr: 1e-3, threads: 1, cacheDir, checkpoint: ckpt };
   const stopped = await distill(o, { isCancelled: () => ++n > 8 });
   assert.equal(stopped.cancelled, true);
   assert.equal(stopped.steps, 8);
@@ -154,6 +168,9 @@ test('cancel mid-run keeps a resumable checkpoint that names its stage; resuming
   assert.equal(resumed.cancelled, false);
   assert.equal(resumed.startStep, 8);
   assert.equal(resumed.steps, 12);
+  // The ReLU student trains through both stages and is written with its ReLUs.
+  const written = forwardSpecFromModel(await openModel(resumed.out));
+  assert.equal(written.graph.nodes.filter((n) => n.opType === 'Relu').length, 2);
 });
 
 test('bad input is refused before any training, naming the file or option', async () => {

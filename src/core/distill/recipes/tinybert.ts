@@ -11,7 +11,7 @@ import { tinybertStudent } from '../students';
 import { firstStageSettings, teacherInput, type RecipeContext, type RecipePlan, type StagePlan } from './recipe';
 
 export function tinybertRecipe({ o, teacher, state }: RecipeContext): RecipePlan {
-  const student = tinybertStudent(state.config, { layers: o.layers, hidden: o.hidden, heads: o.heads, intermediate: o.intermediate, seed: o.seed });
+  const student = tinybertStudent(state.config, { layers: o.layers, hidden: o.hidden, heads: o.heads, intermediate: o.intermediate, activation: o.activation, seed: o.seed });
   const map = tinyLayerMap(teacher.layers, student.config.numLayers);
   const stages: StagePlan[] = [];
   if (!o.logitsOnly) {
