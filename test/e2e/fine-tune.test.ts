@@ -105,7 +105,8 @@ describe('fine-tuning in a real VS Code', { timeout: 600_000 }, () => {
 
   step('2 the live run panel: the step counter rises and the loss curve grows', async () => {
     const f = await runPanel(page());
-    assert.equal(await f.locator('[data-testid="run-title"]').innerText(), 'Fine-tune: tiny');
+    // The panel shows its placeholder title until the host's first message names the run.
+    await waitFor('the run title', async () => (await f.locator('[data-testid="run-title"]').innerText()) === 'Fine-tune: tiny', 10_000);
     await waitFor('the first steps', async () => (await stepShown(f)) > 0 && (await lossPoints(f)) > 1, 90_000);
     const s1 = await stepShown(f);
     const p1 = await lossPoints(f);
