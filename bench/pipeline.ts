@@ -129,8 +129,8 @@ export const LATENCY_ROUNDS = 30;
 export const LATENCY_RUNS = 20;
 
 /** p50 at batch 1, seq 128, all cores, of every model, in interleaved rounds; one record per model. */
-export async function latencies(p: Pipeline, models: string[], rounds = p.latencyRounds, runs = LATENCY_RUNS): Promise<Map<string, number>> {
-  const measured = await measureInterleaved(p.worker, models, { threads: p.threads, rounds, runs, onRound: (r, n) => process.stderr.write(`latency: round ${r} of ${n}\n`) });
+export async function latencies(p: Pipeline, models: string[]): Promise<Map<string, number>> {
+  const measured = await measureInterleaved(p.worker, models, { threads: p.threads, rounds: p.latencyRounds, runs: LATENCY_RUNS, onRound: (r, n) => process.stderr.write(`latency: round ${r} of ${n}\n`) });
   for (const run of measured.runs.values()) saveRunIn(p.runs, benchmarkRecord(run));
   return measured.p50;
 }

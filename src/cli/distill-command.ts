@@ -1,7 +1,8 @@
 // `compression-lab distill`: a DistilBERT-, TinyBERT-, ALBERT- or MobileBERT-style student from the user's teacher, as
 // a job in a worker process (the path the editor takes too). Every training option of `train`
 // means the same here; Ctrl-C stops at the next step with a resumable checkpoint.
-import { ACTIVATIONS, RECIPES, checkDistillOptions, type DistillOptions } from '../core/distill/distill-options';
+import { RECIPES, checkDistillOptions, type DistillOptions } from '../core/distill/distill-options';
+import { HIDDEN_ACTS } from '../core/onnx/bert-builder';
 import { startDistillJob } from '../host/train-job';
 import { workerScript } from '../host/worker-path';
 import { nonNegative, oneOf, parseArgs, positiveInt, UsageError } from './args';
@@ -43,7 +44,7 @@ export function parseDistill(argv: string[]): DistillCommand {
     hidden: int(flags.hidden, 'hidden'),
     heads: int(flags.heads, 'heads'),
     intermediate: int(flags.intermediate, 'intermediate'),
-    activation: oneOf(flags.activation, 'activation', ACTIVATIONS),
+    activation: oneOf(flags.activation, 'activation', HIDDEN_ACTS),
     temperature: nonNegative(flags.temperature, 'temperature'),
     alphaKd: nonNegative(flags['alpha-kd'], 'alpha-kd'),
     alphaCe: nonNegative(flags['alpha-ce'], 'alpha-ce'),

@@ -43,7 +43,8 @@ commands:
       .compression-lab/runs/ (--runs-dir), where the editor's Runs view lists it.
   distill --recipe distilbert|tinybert|albert|mobilebert --teacher T.onnx --data D --out student.onnx [--eval D2]
         [--tokenizer tokenizer.json] [--layers N] [--teacher-layers 0,2,..] [--hidden N] [--heads N]
-        [--intermediate N] [--activation gelu|gelu_new|relu] [--temperature T] [--alpha-kd X] [--alpha-ce X] [--alpha-cos X]
+        [--intermediate N] [--activation gelu|gelu_new|relu] [--temperature T] [--alpha-kd X]
+        [--alpha-ce X] [--alpha-cos X]
         [--stage1-epochs N | --stage1-steps N] [--stage1-lr X] [--logits-only] [--hf-out DIR]
         [--cache-dir DIR] [--cache-budget-mb N] [--embedding E] [--groups G] [--share-init mean|first]
         [--alpha-hidden X] [--bottleneck B] [--ffns F] [--progressive]
@@ -53,7 +54,8 @@ commands:
       or --teacher-layers), copied, and learns alpha-kd * T^2 * KL(teacher || student at T) +
       alpha-ce * CE(labels) + alpha-cos * (1 - cos) of the last hidden states (defaults T 2,
       0.5, 0.5, 1). tinybert: a fresh student (--layers, --hidden, default half; --heads, default
-      the teacher's; --intermediate, default 4 x width; --activation, default gelu) learns layer by layer (student layer m <- teacher layer floor(m N / M):
+      the teacher's; --intermediate, default 4 x width; --activation, default gelu) learns layer
+      by layer (student layer m <- teacher layer floor(m N / M):
       embedding, hidden-state through a learned projection, and attention-score MSE), then the
       teacher's soft targets at --temperature (default 1). Each step logs loss_<term>; each
       evaluation accuracy, agreement with the teacher and KL to it. albert: the teacher's width and

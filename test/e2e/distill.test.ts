@@ -173,7 +173,17 @@ describe('distillation in a real VS Code', { timeout: 900_000 }, () => {
     await page().keyboard.press('Enter');
     const f = await findWebviewFrame(page(), '[data-testid="job-form"][data-kind="distill"]', 30_000);
     await f.locator('[data-testid="note-teacher"]', { hasText: '4 layers' }).waitFor({ timeout: 30_000 });
+    // TinyBERT's feed-forward activation: GELU unless another is chosen from its dropdown.
+    await f.locator('[data-testid="input-recipe-tinybert"]').click();
+    await f.locator('[data-testid="field-activation"]').waitFor({ state: 'visible', timeout: 10_000 });
+    await waitFor('TinyBERT defaults', async () => (await fieldValue(f, 'activation')) === 'gelu', 10_000);
+    await f.locator('[data-testid="input-activation"]').click();
+    await f.locator('[data-testid="input-activation"] vscode-option', { hasText: 'ReLU' }).click();
+    await waitFor('ReLU chosen', async () => (await fieldValue(f, 'activation')) === 'relu', 5_000);
+    await f.locator('[data-testid="field-activation"]').scrollIntoViewIfNeeded();
+    await screenshot(page(), 'distill-4-tinybert-activation');
     await f.locator('[data-testid="input-recipe-albert"]').click();
+    await f.locator('[data-testid="field-activation"]').waitFor({ state: 'hidden', timeout: 10_000 });
     // ALBERT's fields, with the teacher's depth and half its width for the embeddings.
     await f.locator('[data-testid="field-groups"]').waitFor({ state: 'visible', timeout: 10_000 });
     await waitFor('ALBERT defaults', async () => (await fieldValue(f, 'layers')) === '4' && (await fieldValue(f, 'embedding')) === '16', 10_000);

@@ -2,12 +2,11 @@
 // weights, and every training setting `train` takes (same names, same meanings). Checked before
 // any work, with messages naming the option.
 import { OptionsError } from '../errors';
+import { HIDDEN_ACTS, type HiddenAct } from '../onnx/bert-builder';
 import { checkTrainingSettings, type TrainingSettings } from '../training/train-options';
 
 export const RECIPES = ['distilbert', 'tinybert', 'albert', 'mobilebert'] as const;
 export type Recipe = (typeof RECIPES)[number];
-export const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface DistillOptions extends TrainingSettings {
   recipe: Recipe;
@@ -25,7 +24,7 @@ export interface DistillOptions extends TrainingSettings {
    * TinyBERT-style: the student's feed-forward activation (default gelu, BERT's). relu is nearly free
    * at run time and leaves int8 more to win; MobileBERT chose it for latency.
    */
-  activation?: Activation;
+  activation?: HiddenAct;
   temperature?: number;
   /** DistilBERT-style loss weights. */
   alphaKd?: number;
@@ -102,7 +101,7 @@ export function checkDistillOptions(o: DistillOptions): void {
   }
   if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature > 0)) throw new OptionsError('temperature', `must be a number > 0 (got ${o.temperature})`);
   for (const k of ['alphaKd', 'alphaCe', 'alphaCos', 'alphaHidden'] as const) nonNegative(o, k);
-  if (o.activation !== undefined && !ACTIVATIONS.includes(o.activation)) throw new OptionsError('activation', `must be ${ACTIVATIONS.join(', ')} (got '${String(o.activation)}')`);
+  if (o.activation !== undefined && !HIDDEN_ACTS.includes(o.activation)) throw new OptionsError('activation', `must be ${HIDDEN_ACTS.join(', ')} (got '${String(o.activation)}')`);
   if (o.shareInit !== undefined && o.shareInit !== 'mean' && o.shareInit !== 'first') throw new OptionsError('shareInit', `must be mean or first (got '${String(o.shareInit)}')`);
   if (o.stage1Lr !== undefined && !(Number.isFinite(o.stage1Lr) && o.stage1Lr >= 0)) throw new OptionsError('stage1Lr', `must be a number >= 0 (got ${o.stage1Lr})`);
   if (o.stage1Epochs !== undefined && o.stage1Steps !== undefined) throw new OptionsError('stage1Steps', "cannot go with option 'stage1Epochs': give one of them");

@@ -2,7 +2,7 @@
 // and starts from their weights (embeddings, pooler and head copied too); a TinyBERT-style
 // student is narrower and shallower, freshly initialised, and learns the teacher layer by layer.
 // Both come out of the project's builder, so their signals and Hugging Face names are known.
-import { buildEncoderClassifier, type EncoderConfig } from '../onnx/bert-builder';
+import { buildEncoderClassifier, type EncoderConfig, type HiddenAct } from '../onnx/bert-builder';
 import type { ModelSpec } from '../onnx/model-spec';
 import { buildFromStateDict } from '../convert/from-state-dict';
 import type { StateDict as Tensors } from '../convert/state-dict';
@@ -61,7 +61,7 @@ export interface TinyShape {
   hidden?: number;
   heads?: number;
   intermediate?: number;
-  activation?: EncoderConfig['hiddenAct'];
+  activation?: HiddenAct;
   seed?: number;
 }
 
@@ -81,8 +81,7 @@ export function tinybertStudent(teacher: EncoderConfig, shape: TinyShape): Stude
   const config: EncoderConfig = {
     family: 'bert', vocabSize: teacher.vocabSize, hiddenSize: hidden, numLayers: layers, numHeads: heads,
     intermediateSize: shape.intermediate ?? hidden * 4, maxPositions: teacher.maxPositions, numLabels: teacher.numLabels,
-    typeVocabSize: teacher.family === 'distilbert' ? 2 : teacher.typeVocabSize, seed: shape.seed,
-    ...(shape.activation ? { hiddenAct: shape.activation } : {}),
+    typeVocabSize: teacher.family === 'distilbert' ? 2 : teacher.typeVocabSize, seed: shape.seed, hiddenAct: shape.activation,
   };
   const g = tinyLayerMap(N, layers);
   const layerMap: LayerMap = { teacherLayers: N, studentLayers: layers, links: g.map((t, m) => ({ student: m, teacher: t, role: 'supervise' as const })) };

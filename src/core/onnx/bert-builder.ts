@@ -8,6 +8,10 @@ export const SIGNALS_METADATA = 'compression_lab.signals';
 export type BuildFamily = 'bert' | 'distilbert' | 'albert' | 'mobilebert';
 
 /** What the builder needs to emit a BERT-family sequence classifier; names follow Hugging Face configs' meaning. */
+/** The feed-forward activations the builder writes (Hugging Face's hidden_act names). */
+export const HIDDEN_ACTS = ['gelu', 'gelu_new', 'relu'] as const;
+export type HiddenAct = (typeof HIDDEN_ACTS)[number];
+
 export interface EncoderConfig {
   family: BuildFamily;
   vocabSize: number;
@@ -35,7 +39,7 @@ export interface EncoderConfig {
   /** MobileBERT: 'no_norm' (Hugging Face's default, an elementwise affine map) or real LayerNorm. */
   normalization?: 'no_norm' | 'layer_norm';
   /** Feed-forward activation; defaults follow each family's Hugging Face config (ALBERT gelu_new, MobileBERT relu). */
-  hiddenAct?: 'gelu' | 'gelu_new' | 'relu';
+  hiddenAct?: HiddenAct;
   layerNormEps?: number;
   initStd?: number;
   seed?: number;

@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkDistillOptions, DISTILL_DEFAULTS, RECIPES, type DistillOptions, type Recipe } from '../../core/distill/distill-options';
 import { evenlySpacedLayers } from '../../core/distill/layer-map';
+import { HIDDEN_ACTS, type HiddenAct } from '../../core/onnx/bert-builder';
 import type { OptionsError } from '../../core/errors';
 import { defaultLr } from '../../core/training/train-options';
 import type { JobFormField, JobFormProblems, JobFormSpec, JobFormValues } from '../../shared/protocol';
@@ -20,6 +21,8 @@ import {
 export const RECIPE_LABELS: Record<Recipe, string> = {
   distilbert: 'DistilBERT-style', tinybert: 'TinyBERT-style', albert: 'ALBERT-style', mobilebert: 'MobileBERT-style',
 };
+
+const ACTIVATION_LABELS: Record<HiddenAct, string> = { gelu: 'GELU (BERT\'s)', gelu_new: 'GELU, tanh approximation', relu: 'ReLU (cheapest; int8 gains more)' };
 
 /** What each recipe does, under the recipe choice. */
 export const RECIPE_NOTES: Record<Recipe, string> = {
@@ -49,7 +52,7 @@ export const DISTILL_FIELDS: Record<string, JobFormField> = {
   bottleneck: { id: 'bottleneck', label: 'Bottleneck width', type: 'number', hint: 'Divisible by the teacher\'s heads', showWhen: only('mobilebert') },
   ffns: { id: 'ffns', label: 'Feed-forward networks', type: 'number', hint: 'Stacked in each block', showWhen: only('mobilebert') },
   intermediate: { id: 'intermediate', label: 'Feed-forward size', type: 'number', showWhen: only('tinybert', 'mobilebert') },
-  activation: { id: 'activation', label: 'Feed-forward activation', type: 'choice', options: [{ value: 'gelu', label: 'GELU (BERT\'s)' }, { value: 'gelu_new', label: 'GELU, tanh approximation' }, { value: 'relu', label: 'ReLU (cheapest; int8 gains more)' }], showWhen: only('tinybert') },
+  activation: { id: 'activation', label: 'Feed-forward activation', type: 'choice', options: HIDDEN_ACTS.map((a) => ({ value: a, label: ACTIVATION_LABELS[a] })), showWhen: only('tinybert') },
   progressive: { id: 'progressive', label: 'Stage 1 transfer', type: 'choice', options: [{ value: 'no', label: 'all layers at once' }, { value: 'yes', label: 'progressive: one layer a stage' }], showWhen: only('mobilebert') },
   stage1Length: { id: 'stage1Length', label: 'Stage 1 length', type: 'number', placeholder: 'as the whole run', hint: 'Empty: as long as training below', showWhen: only('tinybert', 'mobilebert') },
   stage1Unit: { id: 'stage1Unit', label: 'Stage 1 counts', type: 'choice', options: [{ value: 'epochs', label: 'epochs' }, { value: 'steps', label: 'steps' }], showWhen: only('tinybert', 'mobilebert') },
