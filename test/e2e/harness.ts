@@ -394,8 +394,12 @@ export interface Browser {
   context: BrowserContext;
   page: Page;
   userDataDir: string;
+  /** The last console lines of the page and its frames (webviews included), oldest first. */
+  consoleTail(): string[];
   close(): Promise<void>;
 }
+
+const CONSOLE_KEPT = 200;
 
 /** Headless Debian chromium with a fresh profile and a 1280x800 viewport. */
 export async function launchBrowser(opts: { headless?: boolean; viewport?: { width: number; height: number } } = {}): Promise<Browser> {
@@ -412,11 +416,18 @@ export async function launchBrowser(opts: { headless?: boolean; viewport?: { wid
     timezoneId: 'UTC',
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  // Kept for a failed step's report: a webview that never loads says why only here.
+  const lines: string[] = [];
+  page.on('console', (m) => {
+    lines.push(`${new Date().toISOString()} ${m.type()} ${m.location().url.replace(/\?.*$/, '')}: ${m.text()}`);
+    if (lines.length > CONSOLE_KEPT) lines.shift();
+  });
   let closed = false;
   return {
     context,
     page,
     userDataDir,
+    consoleTail: () => [...lines],
     close: async () => {
       if (closed) return;
       closed = true;
@@ -903,6 +914,7 @@ export function useWorkbench(o: WorkbenchSuiteOptions): WorkbenchSuite {
     console.log(`# workbench ready in ${Date.now() - t0} ms at ${server.url} (log: ${server.logFile})`);
   }, { timeout: 200_000 });
   after(async () => {
+    if (failed && browser) console.log(`# browser console tail:\n${browser.consoleTail().slice(-60).join('\n')}`);
     await browser?.close();
     await server?.stop();
     if (failed && server) console.log(`# code-server log tail (${server.logFile}):\n${readFileSync(server.logFile, 'utf8').slice(-3000)}`);

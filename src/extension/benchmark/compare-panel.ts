@@ -5,7 +5,7 @@ import { buildCompareView } from '../../core/benchmark/compare-view';
 import type { BenchmarkConfig } from '../../core/benchmark/types';
 import { writeAtomically } from '../../core/io/atomic-write';
 import { Endpoint, type CompareEvents, type CompareView, type HostToCompareEvents, type Message } from '../../shared/protocol';
-import { webviewHtml } from '../webview-html';
+import { PanelHost } from '../panel-host';
 import { accuracyByModel, accuracyFor } from './accuracy';
 import type { RunsStore } from './runs-store';
 
@@ -54,13 +54,14 @@ export class ComparePanel {
     return new ComparePanel(panel, context, store, state);
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly store: RunsStore, private state: ComparePanelState) {
-    const { extensionUri } = context;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, panel.title, 'compare.js', 'compare.css');
-    this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void panel.webview.postMessage(m); });
-    const sub = panel.webview.onDidReceiveMessage((m) => this.endpoint.receive(m));
-    panel.onDidDispose(() => { this.disposed = true; sub.dispose(); });
+  private readonly host: PanelHost;
+
+  private constructor(panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly store: RunsStore, private state: ComparePanelState) {
+    this.host = new PanelHost(panel, context.extensionUri, { script: 'compare.js', stylesheet: 'compare.css' }, {
+      message: (m) => this.endpoint.receive(m),
+      disposed: () => { this.disposed = true; },
+    });
+    this.endpoint = new Endpoint((m: Message) => this.host.post(m));
     this.endpoint.on('ready', () => {
       this.ready = true;
       this.refresh();
@@ -75,6 +76,10 @@ export class ComparePanel {
     this.endpoint.on('export', (p) => { if (p?.format === 'markdown' || p?.format === 'csv') void this.export(p.format); });
     this.endpoint.on('cancel', () => this.onCancel?.());
     this.persist();
+  }
+
+  get panel(): vscode.WebviewPanel {
+    return this.host.panel;
   }
 
   get runFiles(): readonly string[] {

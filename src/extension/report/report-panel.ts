@@ -12,7 +12,7 @@ import { reportCsv, reportMarkdown } from '../../core/report/render-text';
 import { Endpoint, type HostToReportEvents, type Message, type ReportEvents } from '../../shared/protocol';
 import { planFromSettings } from '../benchmark/benchmark-settings';
 import type { RunsStore } from '../benchmark/runs-store';
-import { webviewHtml } from '../webview-html';
+import { PanelHost } from '../panel-host';
 
 export const REPORT_VIEW = 'compressionLab.report';
 const TITLE = 'Compression Report';
@@ -56,22 +56,26 @@ export class ReportPanel {
     return new ReportPanel(panel, context, store);
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private readonly store: RunsStore) {
+  private readonly host: PanelHost;
+
+  private constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private readonly store: RunsStore) {
     ReportPanel.current = this;
-    const { extensionUri } = context;
     panel.title = TITLE;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, TITLE, 'report.js', 'report.css');
-    this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void panel.webview.postMessage(m); });
-    const sub = panel.webview.onDidReceiveMessage((m) => this.endpoint.receive(m));
-    panel.onDidDispose(() => {
-      this.disposed = true;
-      sub.dispose();
-      if (ReportPanel.current === this) ReportPanel.current = undefined;
+    this.host = new PanelHost(panel, context.extensionUri, { script: 'report.js', stylesheet: 'report.css' }, {
+      message: (m) => this.endpoint.receive(m),
+      disposed: () => {
+        this.disposed = true;
+        if (ReportPanel.current === this) ReportPanel.current = undefined;
+      },
     });
+    this.endpoint = new Endpoint((m: Message) => this.host.post(m));
     this.endpoint.on('ready', () => void this.build());
     this.endpoint.on('refresh', () => void this.build());
     this.endpoint.on('export', (p) => { if (p?.format === 'html' || p?.format === 'markdown' || p?.format === 'csv') void this.export(p.format); });
+  }
+
+  get panel(): vscode.WebviewPanel {
+    return this.host.panel;
   }
 
   /** Builds the report from the runs folder as it is now, and sends it. */

@@ -3,7 +3,7 @@
 // trusted: values arrive as text, and only the controller turns them into options.
 import * as vscode from 'vscode';
 import { Endpoint, type HostToJobFormEvents, type JobFormEvents, type JobFormMethods, type JobFormProblems, type JobFormSpec, type JobFormValues, type Message } from '../../shared/protocol';
-import { webviewHtml } from '../webview-html';
+import { PanelHost } from '../panel-host';
 
 export const JOB_FORM_VIEW = 'compressionLab.jobForm';
 
@@ -41,13 +41,14 @@ export class JobFormPanel {
     return new JobFormPanel(panel, context, controller);
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private readonly controller: JobFormController) {
-    const { extensionUri } = context;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, controller.spec.title, 'job-form.js', 'job-form.css');
-    this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void panel.webview.postMessage(m); });
-    const sub = panel.webview.onDidReceiveMessage((m) => this.endpoint.receive(m));
-    panel.onDidDispose(() => { this.disposed = true; sub.dispose(); this.endpoint.failAll(new Error('the form was closed')); });
+  private readonly host: PanelHost;
+
+  private constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private readonly controller: JobFormController) {
+    this.host = new PanelHost(panel, context.extensionUri, { script: 'job-form.js', stylesheet: 'job-form.css' }, {
+      message: (m) => this.endpoint.receive(m),
+      disposed: () => { this.disposed = true; this.endpoint.failAll(new Error('the form was closed')); },
+    });
+    this.endpoint = new Endpoint((m: Message) => this.host.post(m));
 
     this.endpoint.on('ready', () => {
       this.endpoint.emit('init', { spec: controller.spec, values: controller.values, notes: controller.notes ?? {} });
@@ -70,7 +71,7 @@ export class JobFormPanel {
       const problems = await controller.start(values);
       if (problems) return { started: false, problems };
       // The run panel takes over; the form's job is done.
-      setTimeout(() => panel.dispose(), 0);
+      setTimeout(() => this.host.panel.dispose(), 0);
       return { started: true, problems: { fields: {} } };
     });
   }

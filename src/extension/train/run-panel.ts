@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Endpoint, type HostToRunEvents, type Message, type RunEvents, type RunHeader } from '../../shared/protocol';
 import type { RunsStore } from '../benchmark/runs-store';
-import { webviewHtml } from '../webview-html';
+import { PanelHost } from '../panel-host';
 import { RunFeed, type LiveRun, type LiveRuns } from './live-run';
 import { panelTitle, runPanelState, savedSnapshot, type RunPanelState } from './saved-run';
 
@@ -53,23 +53,23 @@ export class RunPanel {
     return new RunPanel(panel, deps, runPanelState(webviewState) ?? { runFile: fallback ?? '' });
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: RunPanelDeps, private readonly state: RunPanelState) {
-    const { extensionUri } = deps.context;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, panel.title, 'run.js', 'run.css');
-    this.endpoint = new Endpoint((m: Message) => { if (!this.disposed) void panel.webview.postMessage(m); });
-    const sub = panel.webview.onDidReceiveMessage((m) => this.endpoint.receive(m));
+  private readonly host: PanelHost;
+
+  private constructor(panel: vscode.WebviewPanel, private readonly deps: RunPanelDeps, private readonly state: RunPanelState) {
+    this.host = new PanelHost(panel, deps.context.extensionUri, { script: 'run.js', stylesheet: 'run.css' }, {
+      message: (m) => this.endpoint.receive(m),
+      disposed: () => {
+        this.disposed = true;
+        this.feed?.dispose();
+        if (RunPanel.open.get(state.runFile) === this) RunPanel.open.delete(state.runFile);
+      },
+    });
+    this.endpoint = new Endpoint((m: Message) => this.host.post(m));
     if (state.runFile) {
       RunPanel.open.set(state.runFile, this);
       const recent = deps.context.workspaceState.get<string[]>(RECENT_KEY, []).filter((f) => f !== state.runFile);
       void deps.context.workspaceState.update(RECENT_KEY, [...recent, state.runFile].slice(-RECENT_KEPT));
     }
-    panel.onDidDispose(() => {
-      this.disposed = true;
-      sub.dispose();
-      this.feed?.dispose();
-      if (RunPanel.open.get(state.runFile) === this) RunPanel.open.delete(state.runFile);
-    });
     // Every page load (a new panel, a restored one) starts from a snapshot.
     this.endpoint.on('ready', () => this.load());
     this.endpoint.on('cancel', () => deps.live.get(state.runFile)?.cancel());
@@ -80,6 +80,10 @@ export class RunPanel {
       if (pair && existsSync(pair.original) && existsSync(pair.output)) deps.compare(pair.original, pair.output, this.header()?.runFile);
       else void vscode.window.showWarningMessage('This run left no model to compare.');
     });
+  }
+
+  get panel(): vscode.WebviewPanel {
+    return this.host.panel;
   }
 
   /** The job this page was last attached to; it keeps its final header after the job has ended. */

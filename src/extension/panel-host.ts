@@ -1,0 +1,85 @@
+import * as vscode from 'vscode';
+import type { Message } from '../shared/protocol';
+import { LoadWatchdog } from './load-watchdog';
+import { webviewHtml } from './webview-html';
+
+/** Long enough for a page on a busy 2-core machine (about 1 s when idle); short enough to notice. */
+export const PAGE_LOAD_TIMEOUT_MS = 15_000;
+const MAX_REOPENS = 2;
+
+export interface PanelPage {
+  script: string;
+  stylesheet: string;
+}
+
+export interface PanelHostEvents {
+  /** A message from the page (not yet checked: the endpoint does that). */
+  message(m: unknown): void;
+  /** The user (or the extension) closed the panel. */
+  disposed(): void;
+}
+
+/**
+ * One webview panel of ours: its page, the messages both ways, and the load watchdog. When the
+ * page never starts (see LoadWatchdog) the panel is replaced by a fresh one in the same place,
+ * and the owner, which only ever talks through this host, does not notice.
+ */
+export class PanelHost {
+  private current: vscode.WebviewPanel;
+  private subs: vscode.Disposable[] = [];
+  private closed = false;
+  private readonly watchdog: LoadWatchdog;
+
+  constructor(panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly page: PanelPage, private readonly events: PanelHostEvents) {
+    this.current = panel;
+    this.watchdog = new LoadWatchdog({
+      timeoutMs: PAGE_LOAD_TIMEOUT_MS,
+      maxReopens: MAX_REOPENS,
+      reopen: () => this.reopen(),
+      giveUp: () => void vscode.window.showWarningMessage(`The panel "${this.current.title}" did not load. Reload the window (Developer: Reload Window) to show it.`),
+    });
+    this.bind(panel);
+  }
+
+  get panel(): vscode.WebviewPanel {
+    return this.current;
+  }
+
+  /** How many times the panel was replaced because its page did not start. */
+  get reopens(): number {
+    return this.watchdog.attempts;
+  }
+
+  post(m: Message): void {
+    if (!this.closed) void this.current.webview.postMessage(m);
+  }
+
+  private bind(panel: vscode.WebviewPanel): void {
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, panel.title, this.page.script, this.page.stylesheet);
+    this.subs = [
+      panel.webview.onDidReceiveMessage((m) => {
+        this.watchdog.heard();
+        this.events.message(m);
+      }),
+      panel.onDidChangeViewState((e) => this.watchdog.visible(e.webviewPanel.visible)),
+      panel.onDidDispose(() => {
+        if (panel !== this.current) return;
+        this.closed = true;
+        this.watchdog.dispose();
+        for (const s of this.subs) s.dispose();
+        this.events.disposed();
+      }),
+    ];
+    this.watchdog.visible(panel.visible);
+  }
+
+  private reopen(): void {
+    const old = this.current;
+    const next = vscode.window.createWebviewPanel(old.viewType, old.title, { viewColumn: old.viewColumn ?? vscode.ViewColumn.Active, preserveFocus: !old.active }, { enableScripts: true, retainContextWhenHidden: true });
+    for (const s of this.subs) s.dispose();
+    this.current = next;
+    this.bind(next);
+    old.dispose();
+  }
+}
