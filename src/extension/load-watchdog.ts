@@ -5,7 +5,8 @@
  * (a new frame, a new registration) gets past it, so when a visible panel has not heard from its
  * page within the time, `reopen` is asked to replace it, a bounded number of times.
  *
- * The clock runs only while the panel is visible: VS Code may not build a hidden panel's frame.
+ * The clock runs only while the panel is in sight: VS Code may not build a hidden panel's frame,
+ * and a window in the background may load late. Only the first load is watched.
  */
 export interface LoadWatchdogOptions {
   timeoutMs: number;
@@ -25,7 +26,7 @@ export class LoadWatchdog {
 
   constructor(private readonly o: LoadWatchdogOptions) {}
 
-  /** The panel (after a reopen, the one that replaced it) is shown or hidden. */
+  /** The panel (after a reopen, the one that replaced it) is in sight of the user, or not. */
   visible(shown: boolean): void {
     this.isVisible = shown;
     if (!shown) this.clear();
@@ -61,7 +62,13 @@ export class LoadWatchdog {
       return;
     }
     this.reopens++;
-    this.o.reopen(this.reopens);
+    try {
+      this.o.reopen(this.reopens);
+    } catch {
+      // No new panel could be made: nothing more to try.
+      this.stopped = true;
+      this.o.giveUp?.();
+    }
   }
 
   private clear(): void {

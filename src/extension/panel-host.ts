@@ -36,9 +36,17 @@ export class PanelHost {
       timeoutMs: PAGE_LOAD_TIMEOUT_MS,
       maxReopens: MAX_REOPENS,
       reopen: () => this.reopen(),
-      giveUp: () => void vscode.window.showWarningMessage(`The panel "${this.current.title}" did not load. Reload the window (Developer: Reload Window) to show it.`),
+      giveUp: () => void vscode.window.showWarningMessage(`The panel "${this.current.title}" may not have loaded. If it stays blank, reload the window (Developer: Reload Window).`),
     });
+    // A window in the background, or a browser tab the user left, may load late: no clock then.
+    this.windowSub = vscode.window.onDidChangeWindowState(() => this.watchdog.visible(this.shown(this.current)));
     this.bind(panel);
+  }
+
+  private readonly windowSub: vscode.Disposable;
+
+  private shown(panel: vscode.WebviewPanel): boolean {
+    return panel.visible && vscode.window.state.focused;
   }
 
   get panel(): vscode.WebviewPanel {
@@ -62,21 +70,23 @@ export class PanelHost {
         this.watchdog.heard();
         this.events.message(m);
       }),
-      panel.onDidChangeViewState((e) => this.watchdog.visible(e.webviewPanel.visible)),
+      panel.onDidChangeViewState((e) => this.watchdog.visible(this.shown(e.webviewPanel))),
       panel.onDidDispose(() => {
         if (panel !== this.current) return;
         this.closed = true;
         this.watchdog.dispose();
+        this.windowSub.dispose();
         for (const s of this.subs) s.dispose();
         this.events.disposed();
       }),
     ];
-    this.watchdog.visible(panel.visible);
+    this.watchdog.visible(this.shown(panel));
   }
 
   private reopen(): void {
     const old = this.current;
-    const next = vscode.window.createWebviewPanel(old.viewType, old.title, { viewColumn: old.viewColumn ?? vscode.ViewColumn.Active, preserveFocus: !old.active }, { enableScripts: true, retainContextWhenHidden: true });
+    const next = vscode.window.createWebviewPanel(old.viewType, old.title, { viewColumn: old.viewColumn ?? vscode.ViewColumn.Active, preserveFocus: !old.active }, { ...old.options, enableScripts: true });
+    next.iconPath = old.iconPath;
     for (const s of this.subs) s.dispose();
     this.current = next;
     this.bind(next);

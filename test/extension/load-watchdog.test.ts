@@ -1,6 +1,7 @@
 // The watchdog behind every panel of ours (real timers): a visible page that stays silent is
 // reopened after the time, at most maxReopens times, then given up on; a page that speaks, a
-// hidden panel and a closed one are left alone, and hiding a panel stops its clock.
+// hidden panel and a closed one are left alone, hiding a panel stops its clock, and a reopen
+// that fails ends the watch with the warning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LoadWatchdog } from '../../src/extension/load-watchdog';
@@ -83,4 +84,16 @@ test('a closed panel is not reopened', async () => {
   await sleep(T * 2);
   assert.deepEqual(reopens, []);
   assert.equal(gaveUp(), 0);
+});
+
+test('a reopen that throws ends the watch with the warning, once', async () => {
+  let gaveUp = 0;
+  let tried = 0;
+  const w = new LoadWatchdog({ timeoutMs: T, maxReopens: 2, reopen: () => { tried++; throw new Error('no panel'); }, giveUp: () => { gaveUp++; } });
+  w.visible(true);
+  await sleep(T * 1.5);
+  w.visible(true);
+  await sleep(T * 1.5);
+  assert.equal(tried, 1);
+  assert.equal(gaveUp, 1);
 });
