@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { Endpoint, type HostToWebviewEvents, type Message, type WebviewEvents, type WebviewMethods, validSeq } from '../shared/protocol';
 import type { WorkerClient } from './worker-client';
 import { UserError } from '../core/errors';
-import { webviewHtml } from './webview-html';
+import { showPage } from './webview-html';
 
 export const MODEL_CARD_VIEW = 'compressionLab.modelCard';
 /** `.bin` is generic, so the card is offered for it under its own view type with priority "option". */
@@ -26,12 +26,7 @@ export class ModelCardEditorProvider implements vscode.CustomReadonlyEditorProvi
   }
 
   resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): void {
-    const { extensionUri } = this.context;
-    panel.webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
-    };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, path.basename(document.uri.fsPath), 'webview.js', 'model-card.css');
+    showPage(panel.webview, this.context.extensionUri, path.basename(document.uri.fsPath), 'webview.js', 'model-card.css');
     const card = new ModelCardSession(document.uri, panel.webview, this.worker, this.log, (sent) => this.lastSent.set(document.uri.toString(), sent));
     panel.onDidDispose(() => card.dispose());
   }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { Message } from '../shared/protocol';
 import { LoadWatchdog } from './load-watchdog';
-import { webviewHtml } from './webview-html';
+import { showPage } from './webview-html';
 
 /** Long enough for a page on a busy 2-core machine (about 1 s when idle); short enough to notice. */
 export const PAGE_LOAD_TIMEOUT_MS = 15_000;
@@ -29,6 +29,7 @@ export class PanelHost {
   private subs: vscode.Disposable[] = [];
   private closed = false;
   private readonly watchdog: LoadWatchdog;
+  private readonly windowSub: vscode.Disposable;
 
   constructor(panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly page: PanelPage, private readonly events: PanelHostEvents) {
     this.current = panel;
@@ -43,8 +44,6 @@ export class PanelHost {
     this.bind(panel);
   }
 
-  private readonly windowSub: vscode.Disposable;
-
   private shown(panel: vscode.WebviewPanel): boolean {
     return panel.visible && vscode.window.state.focused;
   }
@@ -53,18 +52,12 @@ export class PanelHost {
     return this.current;
   }
 
-  /** How many times the panel was replaced because its page did not start. */
-  get reopens(): number {
-    return this.watchdog.attempts;
-  }
-
   post(m: Message): void {
     if (!this.closed) void this.current.webview.postMessage(m);
   }
 
   private bind(panel: vscode.WebviewPanel): void {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
-    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, panel.title, this.page.script, this.page.stylesheet);
+    showPage(panel.webview, this.extensionUri, panel.title, this.page.script, this.page.stylesheet);
     this.subs = [
       panel.webview.onDidReceiveMessage((m) => {
         this.watchdog.heard();

@@ -6,7 +6,7 @@ import type * as vscode from 'vscode';
  * nonce, styles and images only from the extension's own folders. Model data never goes into
  * this HTML: it arrives later as messages and the webview renders it as text.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, script: string, stylesheet: string): string {
+function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, script: string, stylesheet: string): string {
   const nonce = randomBytes(16).toString('base64');
   const { joinPath } = require('vscode').Uri as typeof vscode.Uri;
   const scriptUri = webview.asWebviewUri(joinPath(extensionUri, 'dist', script));
@@ -34,4 +34,11 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <script nonce="${nonce}" src="${scriptUri}"></script>
 </body>
 </html>`;
+}
+
+/** Gives a webview our page: scripts on, resources only from the extension's dist/ and media/. */
+export function showPage(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, script: string, stylesheet: string): void {
+  const { joinPath } = require('vscode').Uri as typeof vscode.Uri;
+  webview.options = { enableScripts: true, localResourceRoots: [joinPath(extensionUri, 'dist'), joinPath(extensionUri, 'media')] };
+  webview.html = webviewHtml(webview, extensionUri, title, script, stylesheet);
 }

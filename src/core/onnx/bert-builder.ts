@@ -7,11 +7,11 @@ export const SIGNALS_METADATA = 'compression_lab.signals';
 
 export type BuildFamily = 'bert' | 'distilbert' | 'albert' | 'mobilebert';
 
-/** What the builder needs to emit a BERT-family sequence classifier; names follow Hugging Face configs' meaning. */
 /** The feed-forward activations the builder writes (Hugging Face's hidden_act names). */
 export const HIDDEN_ACTS = ['gelu', 'gelu_new', 'relu'] as const;
 export type HiddenAct = (typeof HIDDEN_ACTS)[number];
 
+/** What the builder needs to emit a BERT-family sequence classifier; names follow Hugging Face configs' meaning. */
 export interface EncoderConfig {
   family: BuildFamily;
   vocabSize: number;
