@@ -722,32 +722,20 @@ export async function themeIdClass(page: Page): Promise<string> {
 }
 
 /**
- * Switches the color theme through "Preferences: Color Theme" and waits until the workbench's
- * theme class changed (no wait if the theme was already active).
+ * Switches the color theme through "Preferences: Color Theme" and waits until the workbench is of
+ * `wantType` ('vs-dark', ...). Judged by the outcome, and chosen again if it did not take: the
+ * picker previews the rows it passes, and once the smoke test read 'vs' right after a dark pick.
  */
-export async function setColorTheme(page: Page, theme: string, timeoutMs = 30_000): Promise<void> {
-  const before = await themeIdClass(page);
-  let alreadyActive = false;
-  let firstLook = true;
-  const open = async () => {
-    await runCommand(page, 'Preferences: Color Theme', timeoutMs);
-    // The picker opens with the active theme focused (a list without themes means they are not
-    // registered yet). Only its first opening says so: a picker opened again after one that lost
-    // the focus can open on the theme that one was previewing.
-    if (!firstLook) return;
-    firstLook = false;
-    alreadyActive = await quickPickRow(page, theme)
-      .evaluate((el) => el.classList.contains('focused'), undefined, { timeout: 1500 })
-      .catch(() => false);
-  };
-  await pick(page, open, theme, theme, timeoutMs);
-  await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: timeoutMs });
-  if (alreadyActive) return;
-  // The picker previews the focused theme, so compare with the class from before it opened.
-  const deadline = Date.now() + timeoutMs;
-  while ((await themeIdClass(page)) === before) {
-    if (Date.now() > deadline) throw new Error(`theme class still ${before} ${timeoutMs} ms after choosing "${theme}"`);
-    await sleep(100);
+export async function setColorTheme(page: Page, theme: string, wantType: string, timeoutMs = 30_000): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await pick(page, () => runCommand(page, 'Preferences: Color Theme', timeoutMs), theme, theme, timeoutMs);
+    await page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: timeoutMs });
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if ((await themeType(page)) === wantType) return;
+      await sleep(100);
+    }
+    if (attempt === 3) throw new Error(`the workbench is ${await themeType(page)}, not ${wantType}, after choosing "${theme}" ${attempt} times`);
   }
 }
 

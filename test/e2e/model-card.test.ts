@@ -83,7 +83,7 @@ describe('model card in a real VS Code', { timeout: 600_000 }, () => {
     const bg = () => f.locator('body').evaluate((el) => ({ cls: el.className, bg: getComputedStyle(el).backgroundColor }));
     const light = await bg();
     assert.match(light.cls, /vscode-light/);
-    await setColorTheme(page(), 'Default Dark Modern');
+    await setColorTheme(page(), 'Default Dark Modern', 'vs-dark');
     assert.equal(await themeType(page()), 'vs-dark');
     let dark = await bg();
     for (let i = 0; i < 50 && !/vscode-dark/.test(dark.cls); i++) { await page().waitForTimeout(100); dark = await bg(); }

@@ -111,7 +111,7 @@ describe('the compression report in a real VS Code', { timeout: 900_000 }, () =>
   });
 
   step('4 in a dark theme the panel and its charts follow', async () => {
-    await setColorTheme(page(), 'Dark Modern');
+    await setColorTheme(page(), 'Dark Modern', 'vs-dark');
     const f = await reportPanel(page(), 4);
     await f.locator('.chart-tradeoff canvas').waitFor({ state: 'visible', timeout: 10_000 });
     await page().waitForTimeout(500);

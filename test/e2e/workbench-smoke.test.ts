@@ -35,7 +35,7 @@ describe('VS Code workbench in a real browser (code-server + chromium)', { timeo
 
   step('switches to a dark color theme', async () => {
     const before = await themeIdClass(page());
-    await setColorTheme(page(), 'Default Dark Modern');
+    await setColorTheme(page(), 'Default Dark Modern', 'vs-dark');
     assert.equal(await themeType(page()), 'vs-dark');
     const after = await themeIdClass(page());
     assert.notEqual(after, before);
